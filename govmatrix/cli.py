@@ -1,0 +1,123 @@
+"""The ``govmatrix`` command: parses arguments and calls into the package. No logic lives here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, tzinfo
+
+from govmatrix import __version__
+from govmatrix.bootstrap import initialize, open_repo
+from govmatrix.clock import Clock, parse_instant
+from govmatrix.config import Settings, load_settings
+from govmatrix.errors import ConfigError, MatrixError
+from govmatrix.matrix.feed import feed
+from govmatrix.models import PLATFORMS
+from govmatrix.render import clip, table
+
+Command = Callable[[argparse.Namespace, Settings, Clock], int]
+
+
+def _local(value: datetime | None, tz: tzinfo) -> str:
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    _repo, report = initialize(settings)
+    print(f"database: {settings.storage.url} ({'schema upgraded' if report.migrated else 'schema up to date'})")
+    sync = report.sync
+    for label, items in (("added", sync.added), ("updated", sync.updated), ("disabled", sync.disabled)):
+        for item in items:
+            print(f"  {label:<8} {item}")
+    if not sync.changed:
+        print("accounts: in step with the settings, nothing changed")
+    else:
+        print(f"accounts: {len(sync.added)} added, {len(sync.updated)} updated, {len(sync.disabled)} disabled")
+    return 0
+
+
+def cmd_accounts(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    accounts = open_repo(settings).accounts()
+    rows = [(a.department, a.platform, a.native_id, a.name, "yes" if a.enabled else "no",
+             a.interval or "adaptive") for a in accounts]
+    print(table(("department", "platform", "id", "name", "enabled", "interval"), rows))
+    print(f"{len(accounts)} accounts")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    repo, tz = open_repo(settings), settings.tz
+    runs = repo.last_runs()
+    rows = []
+    for a in repo.accounts():
+        run = runs.get(a.id or -1)
+        last = f"{run['status']} +{run['new_posts']}/~{run['updated_posts']}" if run else "never"
+        rows.append((a.platform, a.native_id, a.name, last, _local(a.last_success_at, tz),
+                     a.error_count or "", clip(a.last_error or "", 60), _local(a.next_check_at, tz)))
+    headers = ("platform", "id", "name", "last crawl", "last success", "errors", "last error", "next check")
+    print(table(headers, rows))
+    return 0
+
+
+def cmd_feed(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    records = feed(open_repo(settings), settings.tz, department=args.department, platform=args.platform,
+                   since=args.since, until=args.until, limit=args.limit)
+    if args.format == "json":
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+    elif args.format == "jsonl":
+        for record in records:
+            print(json.dumps(record, ensure_ascii=False))
+    else:
+        rows = [(r["published_at"][:16].replace("T", " "), r["platform"], clip(r["account"], 12),
+                 clip(r["title"] or r["text"], 60)) for r in records]
+        print(table(("published", "platform", "account", "text"), rows))
+    return 0
+
+
+def _time_arg(text: str) -> datetime:
+    try:
+        return parse_instant(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(f"expected an ISO 8601 date or time, got {text!r}") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="govmatrix", description="Government new-media matrix aggregator.")
+    parser.add_argument("--version", action="version", version=f"govmatrix {__version__}")
+    parser.add_argument("--config", help="settings file (default: $GOVMATRIX_CONFIG or settings.toml)")
+    parser.add_argument("--now", type=_time_arg, help="take this time as now (ISO 8601; default: the system clock)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("init", help="create or upgrade the database and sync accounts from the settings").set_defaults(
+        func=cmd_init)
+    sub.add_parser("accounts", help="list departments and accounts").set_defaults(func=cmd_accounts)
+    sub.add_parser("status", help="last crawl, last error and next check of every account").set_defaults(
+        func=cmd_status)
+    f = sub.add_parser("feed", help="newest posts from the store")
+    f.add_argument("--department", help="full or short department name")
+    f.add_argument("--platform", choices=PLATFORMS)
+    f.add_argument("--since", type=_time_arg, help="published at or after (ISO 8601, Asia/Shanghai if no offset)")
+    f.add_argument("--until", type=_time_arg, help="published before")
+    f.add_argument("--limit", type=int, default=50)
+    f.add_argument("--format", choices=("table", "json", "jsonl"), default="table")
+    f.set_defaults(func=cmd_feed)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        command: Command = args.func
+        return command(args, settings, Clock(fixed=args.now))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except MatrixError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Platform crawlers: fetch, parse and normalise posts and follower figures."""

@@ -1,0 +1,386 @@
+"""Pure parsing of Sina Weibo payloads: the m.weibo.cn container API and the Open API.
+
+No I/O and no clock: ``now`` is always a parameter. Errors start with ``weibo <uid>:``.
+``parse_envelope`` returns ``END_OF_LIST_DATA``-shaped data (see ``is_end_of_list``) for the
+``ok:0`` "这里还没有内容" answer, which ``parse_timeline`` reads as an empty last page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from govmatrix.crawlers.text import html_to_text, parse_chinese_time, parse_count, sanitize_html
+from govmatrix.errors import FetchError, LoginRequired, ParseError, RateLimited
+from govmatrix.models import REPOST, FollowerSnapshot, Post
+
+PLATFORM = "weibo"
+DETAIL_URL = "https://m.weibo.cn/detail/{}"
+MAX_PINNED = 2  # Weibo lets an account pin at most two posts
+END_OF_LIST = "end_of_list"
+_EMPTY_MESSAGE = "这里还没有内容"
+# The "...全文" link that ends a truncated post in the list APIs.
+_MORE_LINK = re.compile(r"\s*(?:\.\.\.|…)?\s*<a\b[^>]*>\s*全文\s*</a>\s*$")
+_COUNT_FIELDS = (("reposts", "reposts_count"), ("comments", "comments_count"), ("likes", "attitudes_count"))
+_PROFILE_FIELDS = ("screen_name", "verified", "verified_type", "verified_reason", "description")
+# Open API error codes: 100xx quota exhausted; 213xx token missing, invalid or expired.
+_OPEN_RATE_LIMIT_CODES = frozenset({"10004", "10022", "10023", "10024"})
+
+# "Fri Jan 15 08:36:13 +0800 2021", read by hand: strptime's %a/%b depend on the process locale.
+_RFC_TIME = re.compile(r"[A-Za-z]{3} ([A-Za-z]{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2}) (\d{4})")
+_MONTHS = {name: number for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+
+
+@dataclass
+class TimelinePage:
+    """One parsed timeline page.
+
+    ``pinned_ids`` are the native ids of the pinned posts on the page (at most two): they are old
+    posts shown first and must neither stop an incremental crawl nor become its high-water mark.
+    ``long_text_ids`` are the mids (posts and retweeted originals) whose full text must be fetched.
+    """
+
+    posts: list[Post]
+    since_id: str | None  # cursor of the next page; None when this page is the last one
+    pinned_ids: list[str] = field(default_factory=list)
+    long_text_ids: list[str] = field(default_factory=list)
+
+    @property
+    def is_last(self) -> bool:
+        """True when there is no further page to fetch."""
+        return self.since_id is None
+
+
+def _parse_error(message: str, uid: str) -> ParseError:
+    return ParseError(message, platform=PLATFORM, account=uid)
+
+
+def _rfc_time(match: re.Match[str]) -> datetime:
+    offset = timedelta(hours=int(match[7]), minutes=int(match[8]))
+    return datetime(
+        int(match[9]), _MONTHS[match[1].title()], int(match[2]), int(match[3]), int(match[4]), int(match[5]),
+        tzinfo=timezone(-offset if match[6] == "-" else offset),
+    )
+
+
+def parse_created_at(value: str, now: datetime) -> datetime:
+    """Read any Weibo ``created_at`` form as a timezone-aware time.
+
+    "Fri Jan 15 08:36:13 +0800 2021" keeps its own offset; the short and relative forms
+    ("刚刚", "N分钟前", "昨天 HH:MM", "MM-DD", "YYYY-MM-DD", ...) are read in Asia/Shanghai against
+    ``now`` (see ``parse_chinese_time``). Anything else raises ParseError.
+    """
+    try:
+        if match := _RFC_TIME.fullmatch(value.strip()):
+            return _rfc_time(match)
+        parsed = parse_chinese_time(value, now)
+    except (KeyError, ValueError) as exc:  # unknown month name, impossible date
+        raise ParseError(f"impossible created_at {value!r}", platform=PLATFORM) from exc
+    if parsed is None:
+        raise ParseError(f"unknown created_at form {value!r}", platform=PLATFORM)
+    return parsed
+
+
+def _load_object(body: bytes, uid: str) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        raise _parse_error(f"malformed or truncated JSON ({exc})", uid) from exc
+    if not isinstance(document, dict):
+        raise _parse_error(f"expected a JSON object, got {type(document).__name__}", uid)
+    return document
+
+
+def is_end_of_list(data: dict[str, Any]) -> bool:
+    """True for the data ``parse_envelope`` returns on an ``ok:0`` "这里还没有内容" answer."""
+    return data.get(END_OF_LIST) is True
+
+
+def parse_envelope(body: bytes, *, uid: str) -> dict[str, Any]:
+    """Check an m.weibo.cn response and return its ``data``.
+
+    ``ok:0`` with "这里还没有内容" or no cards (end of list, unknown or closed account) returns
+    ``{"end_of_list": True, "cards": []}``; ``ok:-100`` raises LoginRequired naming the captcha
+    URL; any other ``ok`` raises FetchError; a body that is not a JSON object raises ParseError.
+    """
+    document = _load_object(body, uid)
+    ok = str(document.get("ok"))
+    data = document.get("data")
+    if ok == "1":
+        if not isinstance(data, dict):
+            raise _parse_error("ok:1 without a data object", uid)
+        return data
+    if ok == "-100":
+        url = document.get("url") or "no captcha url"
+        raise LoginRequired(f"login or captcha required (ok:-100, {url})", platform=PLATFORM, account=uid)
+    message = str(document.get("msg") or "")
+    if ok == "0" and (_EMPTY_MESSAGE in message or (isinstance(data, dict) and data.get("cards") == [])):
+        return {END_OF_LIST: True, "cards": []}
+    errno = document.get("errno", "")
+    raise FetchError(f"unexpected answer ok:{ok} errno:{errno} msg:{message!r}", platform=PLATFORM, account=uid)
+
+
+def parse_open_envelope(body: bytes, *, uid: str) -> dict[str, Any]:
+    """Check an Open API (api.weibo.com) response and return it; error bodies raise."""
+    document = _load_object(body, uid)
+    if "error_code" not in document:
+        return document
+    code = str(document["error_code"])
+    message = f"Open API error {code}: {document.get('error', '')}"
+    if code in _OPEN_RATE_LIMIT_CODES:
+        raise RateLimited(message, platform=PLATFORM, account=uid)
+    if code.startswith("213"):
+        raise LoginRequired(message, platform=PLATFORM, account=uid)
+    raise FetchError(message, platform=PLATFORM, account=uid)
+
+
+def _profile_fields(user: dict[str, Any]) -> dict[str, Any]:
+    return {name: user.get(name) for name in _PROFILE_FIELDS}
+
+
+def _snapshot(user: dict[str, Any], now: datetime, following_field: str) -> FollowerSnapshot:
+    followers, lower_bound = parse_count(user.get("followers_count", user.get("followers_count_str")))
+    return FollowerSnapshot(
+        taken_at=now,
+        followers=followers,
+        following=parse_count(user.get(following_field))[0],
+        posts_count=parse_count(user.get("statuses_count"))[0],
+        followers_lower_bound=lower_bound,
+        extra=_profile_fields(user),
+    )
+
+
+def _timeline_containerid(data: dict[str, Any], uid: str) -> str:
+    tabs = (data.get("tabsInfo") or {}).get("tabs") or []
+    for tab in tabs.values() if isinstance(tabs, dict) else tabs:
+        if isinstance(tab, dict) and tab.get("tab_type") == "weibo" and tab.get("containerid"):
+            return str(tab["containerid"])
+    return f"107603{uid}"
+
+
+def parse_profile(data: dict[str, Any], now: datetime, *, uid: str = "") -> tuple[FollowerSnapshot, dict[str, Any]]:
+    """Read ``data.userInfo`` of a profile container.
+
+    Returns the follower snapshot (its ``extra`` holds the profile fields) and the profile fields
+    (screen_name, verified, verified_type, verified_reason, description) plus ``containerid``,
+    the timeline container (tab ``weibo`` of ``tabsInfo``, else ``107603<uid>``).
+    """
+    if is_end_of_list(data):
+        raise FetchError("no such account, or it is closed (ok:0, 这里还没有内容)", platform=PLATFORM, account=uid)
+    user = data.get("userInfo")
+    if not isinstance(user, dict):
+        raise _parse_error("profile without userInfo", uid)
+    account = uid or str(user.get("id") or "")
+    profile = _profile_fields(user) | {"containerid": _timeline_containerid(data, account)}
+    return _snapshot(user, now, "follow_count"), profile
+
+
+def _mblog_id(mblog: dict[str, Any], uid: str) -> str:
+    for key in ("idstr", "id", "mid"):
+        if mblog.get(key):
+            return str(mblog[key])
+    raise _parse_error("post without an id", uid)
+
+
+def _strip_more_link(html: str) -> str:
+    return _MORE_LINK.sub("", html)
+
+
+def _visible_html(mblog: dict[str, Any]) -> str:
+    html = str(mblog.get("text") or "")
+    return _strip_more_link(html) if mblog.get("isLongText") else html
+
+
+def _bid(mblog: dict[str, Any], scheme: str) -> str:
+    """The short id; an empty ``bid`` is recovered from the card's scheme (``?mblogid=``)."""
+    if mblog.get("bid"):
+        return str(mblog["bid"])
+    return parse_qs(urlsplit(scheme).query).get("mblogid", [""])[0]
+
+
+def _picture(pic: dict[str, Any]) -> dict[str, Any] | None:
+    url = (pic.get("large") or {}).get("url") or pic.get("url")
+    if not url:
+        return None
+    kind = pic.get("type") if pic.get("type") in ("livephoto", "video") else "image"
+    item: dict[str, Any] = {"type": kind, "url": url, "pid": pic.get("pid")}
+    if pic.get("videoSrc"):
+        item["video_url"] = pic["videoSrc"]
+    return item
+
+
+def _media(mblog: dict[str, Any]) -> list[dict[str, Any]]:
+    pics = mblog.get("pics")
+    if isinstance(pics, dict):  # {"0": {...}, "1": {...}}: order the keys numerically
+        pics = [pics[key] for key in sorted(pics, key=lambda key: (len(key), key))]
+    if isinstance(pics, list):
+        return [item for item in (_picture(pic) for pic in pics if isinstance(pic, dict)) if item]
+    # The Open API lists thumbnails only; the large size lives at the same path under /large/.
+    thumbnails = [pic.get("thumbnail_pic") for pic in mblog.get("pic_urls") or [] if isinstance(pic, dict)]
+    return [{"type": "image", "url": url.replace("/thumbnail/", "/large/"), "pid": None} for url in thumbnails if url]
+
+
+def _original(retweeted: dict[str, Any], uid: str) -> dict[str, Any]:
+    native_id = _mblog_id(retweeted, uid)
+    user = retweeted.get("user")
+    if not isinstance(user, dict):  # deleted or hidden original: Weibo sends user null
+        return {"native_id": native_id, "deleted": True}
+    return {"native_id": native_id, "author": user.get("screen_name") or "", "text": html_to_text(_visible_html(retweeted))}
+
+
+def _extra(mblog: dict[str, Any], scheme: str, pinned: bool, lower_bounds: list[str]) -> dict[str, Any]:
+    extra: dict[str, Any] = {
+        "source": html_to_text(str(mblog.get("source") or "")),  # the Open API sends an HTML link
+        "region_name": mblog.get("region_name") or "",
+        "bid": _bid(mblog, scheme),
+        "pinned": pinned,
+    }
+    if lower_bounds:
+        extra["lower_bound_counts"] = lower_bounds
+    return extra
+
+
+def parse_mblog(
+    mblog: dict[str, Any], *, now: datetime, uid: str = "", scheme: str = "", pinned: bool = False
+) -> Post:
+    """Turn one mblog (m.weibo.cn) or status (Open API) into a Post; ``scheme`` is the card's link."""
+    native_id = _mblog_id(mblog, uid)
+    try:
+        published_at = parse_created_at(str(mblog.get("created_at") or ""), now)
+    except ParseError as exc:
+        raise _parse_error(f"post {native_id}: {exc.reason}", uid) from exc
+    counts = {name: parse_count(mblog.get(key)) for name, key in _COUNT_FIELDS}
+    html = _visible_html(mblog)
+    user = mblog.get("user")
+    post = Post(
+        platform=PLATFORM, native_id=native_id, published_at=published_at,
+        text=html_to_text(html), html=sanitize_html(html), url=DETAIL_URL.format(native_id),
+        author=str(user.get("screen_name") or "") if isinstance(user, dict) else "",
+        reposts=counts["reposts"][0], comments=counts["comments"][0], likes=counts["likes"][0],
+        media=_media(mblog), raw=mblog,
+        extra=_extra(mblog, scheme, pinned, [name for name, (_, lower) in counts.items() if lower]),
+    )
+    retweeted = mblog.get("retweeted_status")
+    if isinstance(retweeted, dict):
+        post.kind = REPOST
+        post.extra["original"] = _original(retweeted, uid)
+        post.parent_native_id = post.extra["original"]["native_id"]
+    return post
+
+
+def _post_cards(cards: list[Any], first_page: bool) -> list[tuple[dict[str, Any], bool]]:
+    """Post cards in page order, card_type 11 groups unwrapped, each with "first card of a top group"."""
+    found: list[tuple[dict[str, Any], bool]] = []
+    for index, card in enumerate(cards):
+        if not isinstance(card, dict):
+            continue
+        if str(card.get("card_type")) == "11":
+            group = [inner for inner in card.get("card_group") or [] if isinstance(inner, dict)]
+            found.extend((inner, first_page and index == 0 and position == 0) for position, inner in enumerate(group))
+        else:
+            found.append((card, False))
+    return [(card, top) for card, top in found if str(card.get("card_type")) == "9" and isinstance(card.get("mblog"), dict)]
+
+
+def _has_pin_marker(card: dict[str, Any], mblog: dict[str, Any]) -> bool:
+    title = mblog.get("title")
+    return (
+        bool(mblog.get("isTop"))
+        or str(mblog.get("mblogtype")) == "2"
+        or (isinstance(title, dict) and title.get("text") == "置顶")
+        or str(card.get("profile_type_id") or "").startswith("proweibotop")
+    )
+
+
+def _long_text_ids(mblog: dict[str, Any], uid: str) -> list[str]:
+    ids = [_mblog_id(mblog, uid)] if mblog.get("isLongText") else []
+    retweeted = mblog.get("retweeted_status")
+    if isinstance(retweeted, dict) and isinstance(retweeted.get("user"), dict) and retweeted.get("isLongText"):
+        ids.append(_mblog_id(retweeted, uid))
+    return ids
+
+
+def _next_since_id(data: dict[str, Any]) -> str | None:
+    value = (data.get("cardlistInfo") or {}).get("since_id")
+    return None if value in (None, 0, "", "0") else str(value)
+
+
+def parse_timeline(data: dict[str, Any], *, uid: str, now: datetime, first_page: bool = True) -> TimelinePage:
+    """Parse a timeline container page (``107603<uid>``, ``230413<uid>``) into posts and cursors.
+
+    ``first_page`` enables the "first card of a leading card_type 11 group is pinned" rule.
+    """
+    cards = data.get("cards")
+    if not isinstance(cards, list):
+        raise _parse_error("timeline page without a cards list", uid)
+    page = TimelinePage(posts=[], since_id=_next_since_id(data))
+    seen: set[str] = set()
+    for card, top_of_group in _post_cards(cards, first_page):
+        mblog = card["mblog"]
+        pinned = (top_of_group or _has_pin_marker(card, mblog)) and len(page.pinned_ids) < MAX_PINNED
+        post = parse_mblog(mblog, now=now, uid=uid, scheme=str(card.get("scheme") or ""), pinned=pinned)
+        if post.native_id in seen:  # a post repeated inside and outside a group
+            continue
+        seen.add(post.native_id)
+        page.posts.append(post)
+        page.pinned_ids.extend([post.native_id] if pinned else [])
+        page.long_text_ids.extend(mid for mid in _long_text_ids(mblog, uid) if mid not in page.long_text_ids)
+    return page
+
+
+def parse_long_text(data: dict[str, Any], *, uid: str = "") -> str:
+    """The full text HTML from ``statuses/extend`` (``longTextContent``) or ``statuses/show``
+    (``longText.longTextContent``, else ``text``)."""
+    long_text = data.get("longText")
+    for candidate in (
+        long_text.get("longTextContent") if isinstance(long_text, dict) else None,
+        data.get("longTextContent"),
+        data.get("text") if "id" in data else None,  # statuses/show of a post that is not long
+    ):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    raise _parse_error("long-text answer without longTextContent", uid)
+
+
+def apply_long_text(post: Post, full_text_html: str, *, mid: str | None = None) -> Post:
+    """A copy of ``post`` with its truncated text replaced by ``full_text_html``.
+
+    ``mid`` selects the retweeted original instead (its text inside ``extra["original"]``);
+    None or the post's own id selects the post.
+    """
+    html = _strip_more_link(full_text_html)  # a statuses/show fallback may still be truncated
+    if mid is None or mid == post.native_id:
+        return replace(post, text=html_to_text(html), html=sanitize_html(html))
+    original = post.extra.get("original")
+    if not isinstance(original, dict) or original.get("native_id") != mid or original.get("deleted"):
+        raise ValueError(f"post {post.native_id} has no visible original {mid}")
+    return replace(post, extra=post.extra | {"original": original | {"text": html_to_text(html)}})
+
+
+def parse_show(data: dict[str, Any], *, now: datetime, uid: str = "") -> Post:
+    """The Post of a ``statuses/show`` answer, with its full text when the answer carries it."""
+    post = parse_mblog(data, now=now, uid=uid)
+    long_text = data.get("longText")
+    if isinstance(long_text, dict) and long_text.get("longTextContent"):
+        post = apply_long_text(post, str(long_text["longTextContent"]))
+    return post
+
+
+def parse_open_user(data: dict[str, Any], now: datetime) -> FollowerSnapshot:
+    """Snapshot from Open API ``users/show``; ``extra`` holds the profile fields."""
+    if "followers_count" not in data:
+        raise _parse_error("users/show answer without followers_count", str(data.get("idstr") or ""))
+    return _snapshot(data, now, "friends_count")
+
+
+def parse_open_timeline(data: dict[str, Any], now: datetime, *, uid: str = "") -> list[Post]:
+    """Posts of an Open API ``statuses/user_timeline`` answer (full text, no long-text fetch)."""
+    statuses = data.get("statuses")
+    if not isinstance(statuses, list):
+        raise _parse_error("user_timeline answer without a statuses list", uid)
+    return [parse_mblog(status, now=now, uid=uid) for status in statuses if isinstance(status, dict)]

@@ -1,0 +1,331 @@
+"""All the SQL: every read and write of the store goes through ``Repo``.
+
+The same behaviour on SQLite and PostgreSQL, each with its native ``INSERT ... ON CONFLICT``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Insert, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from govmatrix.models import Account, FollowerSnapshot, Post
+from govmatrix.storage import schema as t
+
+BATCH = 500
+
+# Columns a re-crawl may change; id, first_seen_at, account, review state and cluster stay as first stored.
+_POST_UPDATABLE = (
+    "url", "title", "text", "html", "author", "published_at", "updated_at", "reposts", "comments", "likes",
+    "reads", "kind", "parent_native_id", "media", "extra", "raw", "content_hash",
+)
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    new: int = 0
+    updated: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(self.new + other.new, self.updated + other.updated)
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    added: list[str]
+    updated: list[str]
+    disabled: list[str]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.disabled)
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    """What the settings say about one account (the repo does not read settings itself)."""
+
+    department: str
+    department_short: str
+    platform: str
+    native_id: str
+    name: str
+    enabled: bool
+    interval: int | None
+    options: dict[str, Any]
+
+
+def content_hash(post: Post) -> str:
+    """A fingerprint of everything a re-crawl may change, so unchanged posts are never rewritten."""
+    payload = [
+        post.url, post.title, post.text, post.html, post.author, post.published_at.timestamp(), post.reposts,
+        post.comments, post.likes, post.reads, post.kind, post.parent_native_id, post.media, post.extra,
+    ]
+    return hashlib.md5(json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Repo:
+    """The store. Each method runs in its own transaction unless a connection is passed."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+
+    def _insert(self, table: Any) -> Insert:
+        return self._dialect.insert(table)  # type: ignore[no-any-return]
+
+    # -- departments and accounts -------------------------------------------------------------------
+
+    def sync_accounts(self, specs: Iterable[AccountSpec]) -> SyncReport:
+        """Add and update departments and accounts from settings; disable accounts that left them."""
+        added: list[str] = []
+        updated: list[str] = []
+        with self.engine.begin() as conn:
+            wanted = set()
+            for spec in specs:
+                wanted.add((spec.platform, spec.native_id))
+                dept_id = self._department_id(conn, spec.department, spec.department_short)
+                outcome = self._sync_account(conn, spec, dept_id)
+                label = f"{spec.platform} {spec.native_id}"
+                if outcome == "added":
+                    added.append(label)
+                elif outcome == "updated":
+                    updated.append(label)
+            disabled = self._disable_missing(conn, wanted)
+        return SyncReport(added, updated, disabled)
+
+    def _department_id(self, conn: Connection, name: str, short: str) -> int:
+        row = conn.execute(select(t.departments.c.id, t.departments.c.short_name).where(
+            t.departments.c.name == name)).first()
+        if row is None:
+            return int(conn.execute(t.departments.insert().values(name=name, short_name=short)).inserted_primary_key[0])
+        if row.short_name != short:
+            conn.execute(update(t.departments).where(t.departments.c.id == row.id).values(short_name=short))
+        return int(row.id)
+
+    def _sync_account(self, conn: Connection, spec: AccountSpec, dept_id: int) -> str:
+        a = t.accounts.c
+        values = {"department_id": dept_id, "name": spec.name, "enabled": spec.enabled,
+                  "interval": spec.interval, "options": spec.options}
+        row = conn.execute(select(a.id, a.department_id, a.name, a.enabled, a.interval, a.options).where(
+            a.platform == spec.platform, a.native_id == spec.native_id)).first()
+        if row is None:
+            conn.execute(t.accounts.insert().values(platform=spec.platform, native_id=spec.native_id, cursor={},
+                                                    error_count=0, **values))
+            return "added"
+        if {k: getattr(row, k) for k in values} == values:
+            return "same"
+        conn.execute(update(t.accounts).where(a.id == row.id).values(**values))
+        return "updated"
+
+    def _disable_missing(self, conn: Connection, wanted: set[tuple[str, str]]) -> list[str]:
+        a = t.accounts.c
+        rows = conn.execute(select(a.id, a.platform, a.native_id).where(a.enabled.is_(True))).all()
+        gone = [r for r in rows if (r.platform, r.native_id) not in wanted]
+        for r in gone:
+            conn.execute(update(t.accounts).where(a.id == r.id).values(enabled=False))
+        return [f"{r.platform} {r.native_id}" for r in gone]
+
+    def accounts(self, platform: str | None = None, native_id: str | None = None,
+                 enabled_only: bool = False) -> list[Account]:
+        """Accounts with their department and crawl state, ordered by department then platform."""
+        a, d = t.accounts.c, t.departments.c
+        query = select(t.accounts, d.name.label("department_name")).select_from(
+            t.accounts.outerjoin(t.departments, a.department_id == d.id))
+        if platform:
+            query = query.where(a.platform == platform)
+        if native_id:
+            query = query.where(a.native_id == native_id)
+        if enabled_only:
+            query = query.where(a.enabled.is_(True))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(a.department_id, a.platform, a.native_id)).all()
+        return [_account(r) for r in rows]
+
+    def due_accounts(self, now: datetime, limit: int = 100, platform: str | None = None) -> list[Account]:
+        """Enabled accounts whose next check is due (never checked first, then the most overdue)."""
+        a = t.accounts.c
+        query = select(t.accounts, t.departments.c.name.label("department_name")).select_from(
+            t.accounts.outerjoin(t.departments, a.department_id == t.departments.c.id)).where(
+            a.enabled.is_(True), or_(a.next_check_at.is_(None), a.next_check_at <= now))
+        if platform:
+            query = query.where(a.platform == platform)
+        query = query.order_by(a.next_check_at.is_not(None), a.next_check_at, a.id).limit(limit)
+        with self.engine.connect() as conn:
+            return [_account(r) for r in conn.execute(query).all()]
+
+    # -- crawl outcomes -------------------------------------------------------------------------------
+
+    def record_success(self, account_id: int, *, started: datetime, finished: datetime, counts: UpsertCounts,
+                       requests: int, next_check_at: datetime, cursor: dict[str, Any] | None) -> None:
+        """Store a successful crawl: reset the error state, schedule the next check, keep a crawl-run row."""
+        values: dict[str, Any] = {"error_count": 0, "last_error": None, "last_success_at": finished,
+                                  "next_check_at": next_check_at}
+        if cursor is not None:
+            values["cursor"] = cursor
+        with self.engine.begin() as conn:
+            conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(**values))
+            conn.execute(t.crawl_runs.insert().values(
+                account_id=account_id, started_at=started, finished_at=finished, status="ok",
+                new_posts=counts.new, updated_posts=counts.updated, requests=requests))
+
+    def record_failure(self, account_id: int, *, started: datetime, finished: datetime, error: str,
+                       requests: int, next_check_at: datetime, counts: UpsertCounts = UpsertCounts()) -> None:
+        """Store a failed crawl on the account (error count, message, back-off) and as a crawl-run row."""
+        a = t.accounts.c
+        with self.engine.begin() as conn:
+            conn.execute(update(t.accounts).where(a.id == account_id).values(
+                error_count=a.error_count + 1, last_error=error, last_error_at=finished, next_check_at=next_check_at))
+            conn.execute(t.crawl_runs.insert().values(
+                account_id=account_id, started_at=started, finished_at=finished, status="error", error=error,
+                new_posts=counts.new, updated_posts=counts.updated, requests=requests))
+
+    # -- posts ----------------------------------------------------------------------------------------
+
+    def known_native_ids(self, platform: str, native_ids: Iterable[str]) -> set[str]:
+        """Which of these ids are already stored (for incremental crawls)."""
+        ids = list(dict.fromkeys(native_ids))
+        found: set[str] = set()
+        p = t.posts.c
+        with self.engine.connect() as conn:
+            for batch in _chunks(ids, BATCH):
+                found.update(conn.execute(select(p.native_id).where(
+                    p.platform == platform, p.native_id.in_(batch))).scalars())
+        return found
+
+    def upsert_posts(self, account_id: int, posts: Sequence[Post], now: datetime) -> UpsertCounts:
+        """Insert new posts and update changed ones, in bulk; unchanged posts are not written.
+
+        Idempotent: the same posts again change nothing. Unique on (platform, native id).
+        """
+        total = UpsertCounts()
+        with self.engine.begin() as conn:
+            for batch in _chunks(_dedup(posts), BATCH):
+                total += self._upsert_batch(conn, account_id, batch, now)
+        return total
+
+    def _upsert_batch(self, conn: Connection, account_id: int, batch: Sequence[Post], now: datetime) -> UpsertCounts:
+        p = t.posts.c
+        rows = [_post_row(post, account_id, now) for post in batch]
+        existing: dict[tuple[str, str], str] = {}
+        for platform in {r["platform"] for r in rows}:
+            ids = [r["native_id"] for r in rows if r["platform"] == platform]
+            query = select(p.native_id, p.content_hash).where(p.platform == platform, p.native_id.in_(ids))
+            existing.update({(platform, nid): h for nid, h in conn.execute(query).all()})
+        new = [r for r in rows if (r["platform"], r["native_id"]) not in existing]
+        changed = [r for r in rows if existing.get((r["platform"], r["native_id"]), r["content_hash"])
+                   != r["content_hash"]]
+        if new or changed:
+            stmt = self._insert(t.posts)
+            stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+                index_elements=["platform", "native_id"],
+                set_={col: getattr(stmt.excluded, col) for col in _POST_UPDATABLE})  # type: ignore[attr-defined]
+            conn.execute(stmt, new + changed)
+        return UpsertCounts(len(new), len(changed))
+
+    def feed(self, *, department: str | None = None, platform: str | None = None, since: datetime | None = None,
+             until: datetime | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Newest posts first, with their account and department names."""
+        p, a, d = t.posts.c, t.accounts.c, t.departments.c
+        query = select(
+            p.id, p.platform, p.native_id, p.url, p.title, p.text, p.published_at, p.reposts, p.comments, p.likes,
+            p.reads, p.kind, p.review_state, a.name.label("account"), d.name.label("department"),
+            d.short_name.label("department_short"),
+        ).select_from(t.posts.join(t.accounts, p.account_id == a.id).outerjoin(
+            t.departments, a.department_id == d.id))
+        conditions = []
+        if department:
+            conditions.append(or_(d.name == department, d.short_name == department))
+        if platform:
+            conditions.append(p.platform == platform)
+        if since:
+            conditions.append(p.published_at >= since)
+        if until:
+            conditions.append(p.published_at < until)
+        if conditions:
+            query = query.where(and_(*conditions))
+        query = query.order_by(p.published_at.desc(), p.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query).all()]
+
+    def post_count(self, platform: str | None = None) -> int:
+        query = select(func.count()).select_from(t.posts)
+        if platform:
+            query = query.where(t.posts.c.platform == platform)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    # -- follower snapshots ---------------------------------------------------------------------------
+
+    def upsert_snapshots(self, account_id: int, snapshots: Sequence[FollowerSnapshot], tz: tzinfo) -> int:
+        """One row per account, local day and source; a later reading of the same day replaces an earlier one."""
+        if not snapshots:
+            return 0
+        rows = [{"account_id": account_id, "day": s.day(tz), "source": s.source, "taken_at": s.taken_at,
+                 "followers": s.followers, "followers_lower_bound": s.followers_lower_bound,
+                 "following": s.following, "posts_count": s.posts_count, "extra": s.extra} for s in snapshots]
+        stmt = self._insert(t.follower_snapshots)
+        ex = stmt.excluded  # type: ignore[attr-defined]
+        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=["account_id", "day", "source"],
+            set_={c: getattr(ex, c) for c in ("taken_at", "followers", "followers_lower_bound", "following",
+                                              "posts_count", "extra")},
+            where=t.follower_snapshots.c.taken_at <= ex.taken_at)
+        with self.engine.begin() as conn:
+            conn.execute(stmt, rows)
+        return len(rows)
+
+    def snapshots(self, account_id: int) -> list[dict[str, Any]]:
+        s = t.follower_snapshots.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.follower_snapshots).where(s.account_id == account_id).order_by(
+                s.day, s.source)).all()
+        return [dict(r._mapping) for r in rows]
+
+    # -- status ---------------------------------------------------------------------------------------
+
+    def last_runs(self) -> dict[int, dict[str, Any]]:
+        """The latest crawl run of every account, keyed by account id."""
+        r = t.crawl_runs.c
+        newest = select(r.account_id, func.max(r.id).label("id")).group_by(r.account_id).subquery()
+        query = select(t.crawl_runs).join(newest, r.id == newest.c.id)
+        with self.engine.connect() as conn:
+            return {row.account_id: dict(row._mapping) for row in conn.execute(query).all()}
+
+
+def _dedup(posts: Sequence[Post]) -> list[Post]:
+    """The last copy of each (platform, native id) wins within one write."""
+    return list({(p.platform, p.native_id): p for p in posts}.values())
+
+
+def _post_row(post: Post, account_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "platform": post.platform, "native_id": post.native_id, "account_id": account_id, "url": post.url,
+        "title": post.title, "text": post.text, "html": post.html, "author": post.author,
+        "published_at": post.published_at, "first_seen_at": now, "updated_at": now, "reposts": post.reposts,
+        "comments": post.comments, "likes": post.likes, "reads": post.reads, "kind": post.kind,
+        "parent_native_id": post.parent_native_id, "media": post.media, "extra": post.extra, "raw": post.raw,
+        "content_hash": content_hash(post), "review_state": "pending",
+    }
+
+
+def _account(row: Any) -> Account:
+    m = row._mapping
+    return Account(
+        id=m["id"], platform=m["platform"], native_id=m["native_id"], name=m["name"],
+        department=m["department_name"] or "", enabled=m["enabled"], interval=m["interval"],
+        options=m["options"] or {}, cursor=m["cursor"] or {}, next_check_at=m["next_check_at"],
+        error_count=m["error_count"], last_error=m["last_error"], last_error_at=m["last_error_at"],
+        last_success_at=m["last_success_at"],
+    )

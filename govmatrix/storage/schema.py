@@ -1,0 +1,157 @@
+"""Table definitions (SQLAlchemy Core). Migrations in migrations/versions must match them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+# BIGINT ids on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the rowid alias.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware time, stored in UTC on every backend and read back as aware UTC.
+
+    SQLite has no time zone type, so naive values would silently lose their offset.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: govmatrix stores only timezone-aware times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+departments = Table(
+    "departments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("short_name", String(100), nullable=False),
+)
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("department_id", Integer, ForeignKey("departments.id"), nullable=True),
+    Column("platform", String(20), nullable=False),
+    Column("native_id", String(200), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("interval", Integer, nullable=True),
+    Column("options", Json, nullable=False, default=dict),
+    Column("cursor", Json, nullable=False, default=dict),
+    Column("next_check_at", UTCDateTime, nullable=True),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("last_error_at", UTCDateTime, nullable=True),
+    Column("last_success_at", UTCDateTime, nullable=True),
+    Column("lease_owner", String(100), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    UniqueConstraint("platform", "native_id", name="uq_accounts_platform_native"),
+    Index("ix_accounts_due", "enabled", "next_check_at"),
+)
+
+posts = Table(
+    "posts", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("platform", String(20), nullable=False),
+    Column("native_id", String(200), nullable=False),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("url", Text, nullable=False, default=""),
+    Column("title", Text, nullable=False, default=""),
+    Column("text", Text, nullable=False, default=""),
+    Column("html", Text, nullable=False, default=""),
+    Column("author", String(200), nullable=False, default=""),
+    Column("published_at", UTCDateTime, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("reposts", BigInteger, nullable=True),
+    Column("comments", BigInteger, nullable=True),
+    Column("likes", BigInteger, nullable=True),
+    Column("reads", BigInteger, nullable=True),
+    Column("kind", String(20), nullable=False),
+    Column("parent_native_id", String(200), nullable=True),
+    Column("media", Json, nullable=False, default=list),
+    Column("extra", Json, nullable=False, default=dict),
+    Column("raw", Json, nullable=True),
+    Column("content_hash", String(32), nullable=False),
+    Column("review_state", String(20), nullable=False, default="pending"),
+    Column("cluster_id", BigInteger, nullable=True),
+    UniqueConstraint("platform", "native_id", name="uq_posts_platform_native"),
+    Index("ix_posts_account_published", "account_id", "published_at"),
+    Index("ix_posts_published", "published_at"),
+)
+
+follower_snapshots = Table(
+    "follower_snapshots", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("taken_at", UTCDateTime, nullable=False),
+    Column("followers", BigInteger, nullable=True),
+    Column("followers_lower_bound", Boolean, nullable=False, default=False),
+    Column("following", BigInteger, nullable=True),
+    Column("posts_count", BigInteger, nullable=True),
+    Column("extra", Json, nullable=False, default=dict),
+    UniqueConstraint("account_id", "day", "source", name="uq_snapshots_account_day_source"),
+)
+
+crawl_runs = Table(
+    "crawl_runs", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("status", String(20), nullable=False),  # ok | error
+    Column("new_posts", Integer, nullable=False, default=0),
+    Column("updated_posts", Integer, nullable=False, default=0),
+    Column("requests", Integer, nullable=False, default=0),
+    Column("error", Text, nullable=True),
+    Index("ix_crawl_runs_account_started", "account_id", "started_at"),
+)
+
+review_events = Table(
+    "review_events", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("post_id", BigInteger, ForeignKey("posts.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("from_state", String(20), nullable=False),
+    Column("to_state", String(20), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Index("ix_review_events_post", "post_id"),
+)

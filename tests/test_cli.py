@@ -1,0 +1,74 @@
+"""The command line: exit status 2 on bad settings, init twice, and the feed's JSON shape."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from govmatrix.bootstrap import initialize
+from govmatrix.cli import main
+from govmatrix.config import load_settings
+from govmatrix.models import Post
+
+from .test_config import BASE, write
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def config(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("GOVMATRIX_DATABASE_URL", db_url)
+    return write(tmp_path, BASE)
+
+
+def test_bad_settings_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, BASE.replace('"weibo"', '"weixin"'))
+    assert main(["--config", str(path), "accounts"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"{path}: departments[0].accounts[0].platform: unknown platform 'weixin' "
+                   "(known: weibo, wechat, forum, feeds)")
+
+
+def test_init_twice_changes_nothing(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(config), "init"]) == 0
+    first = capsys.readouterr().out
+    assert "schema upgraded" in first and "added    weibo 2810374651" in first
+    assert main(["--config", str(config), "init"]) == 0
+    second = capsys.readouterr().out
+    assert "schema up to date" in second and "nothing changed" in second
+
+
+def test_feed_json_shape(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo, _ = initialize(load_settings(config))
+    [account] = repo.accounts()
+    assert account.id is not None
+    published = datetime(2016, 7, 2, 14, 22, tzinfo=SHANGHAI)
+    repo.upsert_posts(account.id, [
+        Post(platform="weibo", native_id="4001", text="牡丹花开", published_at=published, likes=7, reposts=2),
+        Post(platform="weibo", native_id="4002", text="更早的一条", published_at=published.replace(hour=9)),
+    ], published)
+    repo.engine.dispose()
+    assert main(["--config", str(config), "feed", "--format", "json", "--since", "2016-07-02T12:00"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert len(records) == 1
+    record = records[0]
+    assert list(record) == ["id", "platform", "department", "account", "native_id", "url", "title", "text",
+                            "published_at", "reposts", "comments", "likes", "reads", "kind", "review_state"]
+    assert record["published_at"] == "2016-07-02T14:22:00+08:00"
+    assert (record["department"], record["account"], record["text"]) == ("菏泽市人民政府新闻办公室", "菏泽发布", "牡丹花开")
+    assert (record["likes"], record["reposts"], record["comments"], record["kind"]) == (7, 2, None, "original")
+    assert record["review_state"] == "pending"
+    assert main(["--config", str(config), "feed", "--format", "jsonl", "--platform", "wechat"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_status_lists_every_account(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(config), "init"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "status"]) == 0
+    out = capsys.readouterr().out
+    assert "2810374651" in out and "never" in out
