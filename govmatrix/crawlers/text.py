@@ -111,7 +111,7 @@ def parse_count(value: int | str | None) -> tuple[int | None, bool]:
 
 
 def _month_day(match: re.Match[str], local_now: datetime) -> datetime:
-    """"MM-DD" lies in the current year, or in the previous one when it would be in the future."""
+    """An "MM-DD" date lies in the current year, or in the previous one when it would be in the future."""
     month, day = int(match[1]), int(match[2])
     clock = time(int(match[3] or 0), int(match[4] or 0))
     try:

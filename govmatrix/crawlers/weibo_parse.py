@@ -1,8 +1,8 @@
 """Pure parsing of Sina Weibo payloads: the m.weibo.cn container API and the Open API.
 
 No I/O and no clock: ``now`` is always a parameter. Errors start with ``weibo <uid>:``.
-``parse_envelope`` returns ``END_OF_LIST_DATA``-shaped data (see ``is_end_of_list``) for the
-``ok:0`` "这里还没有内容" answer, which ``parse_timeline`` reads as an empty last page.
+For the ``ok:0`` "这里还没有内容" answer ``parse_envelope`` returns ``{"end_of_list": True,
+"cards": []}`` (test it with ``is_end_of_list``), which ``parse_timeline`` reads as an empty last page.
 """
 
 from __future__ import annotations
@@ -191,6 +191,11 @@ def _strip_more_link(html: str) -> str:
     return _MORE_LINK.sub("", html)
 
 
+def _safe_html(html: str) -> str:
+    # statuses/show and the Open API break lines with "\n" where the list API writes <br />.
+    return sanitize_html(html.replace("\n", "<br />"))
+
+
 def _visible_html(mblog: dict[str, Any]) -> str:
     html = str(mblog.get("text") or "")
     return _strip_more_link(html) if mblog.get("isLongText") else html
@@ -221,8 +226,12 @@ def _media(mblog: dict[str, Any]) -> list[dict[str, Any]]:
     if isinstance(pics, list):
         return [item for item in (_picture(pic) for pic in pics if isinstance(pic, dict)) if item]
     # The Open API lists thumbnails only; the large size lives at the same path under /large/.
-    thumbnails = [pic.get("thumbnail_pic") for pic in mblog.get("pic_urls") or [] if isinstance(pic, dict)]
-    return [{"type": "image", "url": url.replace("/thumbnail/", "/large/"), "pid": None} for url in thumbnails if url]
+    thumbnails = [str(pic.get("thumbnail_pic") or "") for pic in mblog.get("pic_urls") or [] if isinstance(pic, dict)]
+    return [
+        {"type": "image", "url": url.replace("/thumbnail/", "/large/"), "pid": url.rsplit("/", 1)[-1].split(".")[0]}
+        for url in thumbnails
+        if url
+    ]
 
 
 def _original(retweeted: dict[str, Any], uid: str) -> dict[str, Any]:
@@ -259,7 +268,7 @@ def parse_mblog(
     user = mblog.get("user")
     post = Post(
         platform=PLATFORM, native_id=native_id, published_at=published_at,
-        text=html_to_text(html), html=sanitize_html(html), url=DETAIL_URL.format(native_id),
+        text=html_to_text(html), html=_safe_html(html), url=DETAIL_URL.format(native_id),
         author=str(user.get("screen_name") or "") if isinstance(user, dict) else "",
         reposts=counts["reposts"][0], comments=counts["comments"][0], likes=counts["likes"][0],
         media=_media(mblog), raw=mblog,
@@ -355,7 +364,7 @@ def apply_long_text(post: Post, full_text_html: str, *, mid: str | None = None) 
     """
     html = _strip_more_link(full_text_html)  # a statuses/show fallback may still be truncated
     if mid is None or mid == post.native_id:
-        return replace(post, text=html_to_text(html), html=sanitize_html(html))
+        return replace(post, text=html_to_text(html), html=_safe_html(html))
     original = post.extra.get("original")
     if not isinstance(original, dict) or original.get("native_id") != mid or original.get("deleted"):
         raise ValueError(f"post {post.native_id} has no visible original {mid}")

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, and_, func, or_, select, update
+from sqlalchemy import Connection, Engine, Insert, String, and_, any_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from govmatrix.models import Account, FollowerSnapshot, Post
 from govmatrix.storage import schema as t
 
-BATCH = 500
+BATCH = 2000
 
 # Columns a re-crawl may change; id, first_seen_at, account, review state and cluster stay as first stored.
 _POST_UPDATABLE = (
@@ -81,6 +81,12 @@ class Repo:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+
+    def _among(self, column: Any, values: list[str]) -> Any:
+        """``column IN values``; on PostgreSQL one array parameter instead of one parameter per value."""
+        if self._dialect is postgresql:
+            return column == any_(bindparam("values", values, type_=postgresql.ARRAY(String)))
+        return column.in_(values)
 
     def _insert(self, table: Any) -> Insert:
         return self._dialect.insert(table)  # type: ignore[no-any-return]
@@ -201,7 +207,7 @@ class Repo:
         with self.engine.connect() as conn:
             for batch in _chunks(ids, BATCH):
                 found.update(conn.execute(select(p.native_id).where(
-                    p.platform == platform, p.native_id.in_(batch))).scalars())
+                    p.platform == platform, self._among(p.native_id, list(batch)))).scalars())
         return found
 
     def upsert_posts(self, account_id: int, posts: Sequence[Post], now: datetime) -> UpsertCounts:
@@ -221,7 +227,7 @@ class Repo:
         existing: dict[tuple[str, str], str] = {}
         for platform in {r["platform"] for r in rows}:
             ids = [r["native_id"] for r in rows if r["platform"] == platform]
-            query = select(p.native_id, p.content_hash).where(p.platform == platform, p.native_id.in_(ids))
+            query = select(p.native_id, p.content_hash).where(p.platform == platform, self._among(p.native_id, ids))
             existing.update({(platform, nid): h for nid, h in conn.execute(query).all()})
         new = [r for r in rows if (r["platform"], r["native_id"]) not in existing]
         changed = [r for r in rows if existing.get((r["platform"], r["native_id"]), r["content_hash"])
