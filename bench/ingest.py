@@ -179,12 +179,12 @@ def main() -> None:
         base = raw_sqlite(Path(tmp) / "raw.db", args.posts)
         report("sqlite", ours, base)
         print(f"{'':<10} target: >= 0.5x raw and >= 30,000 posts/s first load -> "
-              f"{'met' if ours[0] >= 30_000 and min(o / b for o, b in zip(ours, base)) >= 0.5 else 'NOT met'}")
+              f"{'met' if ours[0] >= 30_000 and min(o / b for o, b in zip(ours, base, strict=True)) >= 0.5 else 'NOT met'}")
     if args.pg:
         ours = run_repo(fresh_pg_schema(args.pg, "bench_ours"), args.posts)
         base = raw_postgres(fresh_pg_schema(args.pg, "bench_raw"), args.posts)
         report("postgresql", ours, base)
-        print(f"{'':<10} target: >= 0.5x raw -> {'met' if min(o / b for o, b in zip(ours, base)) >= 0.5 else 'NOT met'}")
+        print(f"{'':<10} target: >= 0.5x raw -> {'met' if min(o / b for o, b in zip(ours, base, strict=True)) >= 0.5 else 'NOT met'}")
         for name in ("bench_ours", "bench_raw"):
             fresh_pg_schema(args.pg, name)
     else:

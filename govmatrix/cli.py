@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -15,7 +16,9 @@ from govmatrix.config import Settings, load_settings
 from govmatrix.errors import ConfigError, MatrixError
 from govmatrix.matrix.feed import feed
 from govmatrix.models import PLATFORMS
+from govmatrix.refresh import refresh_many
 from govmatrix.render import clip, table
+from govmatrix.storage.db import current_revision, head_revision
 
 Command = Callable[[argparse.Namespace, Settings, Clock], int]
 
@@ -76,6 +79,31 @@ def cmd_feed(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     return 0
 
 
+def cmd_crawl(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    repo = open_repo(settings)
+    if current_revision(repo.engine) != head_revision():
+        raise MatrixError(f"{settings.storage.url}: the database is not initialised; run `govmatrix init` first")
+    if args.all or args.account:
+        accounts = repo.accounts(platform=args.platform, native_id=args.account, enabled_only=not args.account)
+    else:
+        accounts = repo.due_accounts(clock.now(), limit=100_000, platform=args.platform)
+    if not accounts:
+        print("no account is due" if not (args.all or args.account) else "no such account")
+        return 0 if not args.account else 1
+    outcomes = asyncio.run(refresh_many(accounts, repo, settings, clock.now))
+    new = updated = failed = 0
+    for o in sorted(outcomes, key=lambda o: (o.account.platform, o.account.native_id)):
+        head = f"{o.account.label} {o.account.name}"
+        if o.ok:
+            print(f"{head}: {o.counts.new} new, {o.counts.updated} updated, {o.requests} requests")
+        else:
+            print(f"{head}: ERROR {o.error}")
+        new, updated, failed = new + o.counts.new, updated + o.counts.updated, failed + (not o.ok)
+    print(f"total: {len(outcomes)} accounts, {new} new posts, {updated} updated, {failed} failed")
+    ran = any(o.ok or o.requests for o in outcomes)
+    return 0 if ran else 1
+
+
 def _time_arg(text: str) -> datetime:
     try:
         return parse_instant(text)
@@ -94,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("accounts", help="list departments and accounts").set_defaults(func=cmd_accounts)
     sub.add_parser("status", help="last crawl, last error and next check of every account").set_defaults(
         func=cmd_status)
+    c = sub.add_parser("crawl", help="one pass over the due accounts (or all of them)")
+    c.add_argument("--platform", choices=PLATFORMS)
+    c.add_argument("--account", help="crawl only this account (its native id), due or not")
+    c.add_argument("--all", action="store_true", help="crawl every enabled account, due or not")
+    c.set_defaults(func=cmd_crawl)
     f = sub.add_parser("feed", help="newest posts from the store")
     f.add_argument("--department", help="full or short department name")
     f.add_argument("--platform", choices=PLATFORMS)

@@ -89,7 +89,7 @@ class Repo:
         return column.in_(values)
 
     def _insert(self, table: Any) -> Insert:
-        return self._dialect.insert(table)  # type: ignore[no-any-return]
+        return self._dialect.insert(table)
 
     # -- departments and accounts -------------------------------------------------------------------
 
@@ -115,7 +115,9 @@ class Repo:
         row = conn.execute(select(t.departments.c.id, t.departments.c.short_name).where(
             t.departments.c.name == name)).first()
         if row is None:
-            return int(conn.execute(t.departments.insert().values(name=name, short_name=short)).inserted_primary_key[0])
+            inserted = conn.execute(t.departments.insert().values(name=name, short_name=short)).inserted_primary_key
+            assert inserted is not None
+            return int(inserted[0])
         if row.short_name != short:
             conn.execute(update(t.departments).where(t.departments.c.id == row.id).values(short_name=short))
         return int(row.id)
@@ -264,6 +266,13 @@ class Repo:
         query = query.order_by(p.published_at.desc(), p.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query).all()]
+
+    def recent_post_count(self, account_id: int, since: datetime) -> int:
+        """How many of the account's posts were published at or after ``since`` (for adaptive polling)."""
+        p = t.posts.c
+        query = select(func.count()).select_from(t.posts).where(p.account_id == account_id, p.published_at >= since)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def post_count(self, platform: str | None = None) -> int:
         query = select(func.count()).select_from(t.posts)

@@ -1,0 +1,105 @@
+"""One account, one refresh: fetch -> parse -> pipelines -> store. The only orchestrator.
+
+A failure is data, never a crashed run: it is recorded on the account (error count, last error,
+a crawl-run row, a back-off) and the pass goes on with the other accounts. Nothing of a failed
+crawl is stored, so the next run fetches again everything that was in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from govmatrix.config import Settings
+from govmatrix.crawlers.base import CrawlContext, Crawler, crawler_class, make_client
+from govmatrix.crawlers.http import PlatformClient
+from govmatrix.errors import CrawlError, FetchError
+from govmatrix.models import Account
+from govmatrix.pacing import WEEK, backoff_delay, next_check_after_success
+from govmatrix.storage.repo import Repo, UpsertCounts
+
+log = logging.getLogger("govmatrix.refresh")
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    account: Account
+    ok: bool
+    counts: UpsertCounts
+    requests: int
+    error: str | None
+    next_check_at: datetime
+
+
+async def refresh_account(account: Account, crawler: Crawler, repo: Repo, settings: Settings,
+                          clock: Callable[[], datetime]) -> RefreshOutcome:
+    """Crawl one account and store the result, or record the failure. Never raises a CrawlError."""
+    assert account.id is not None
+    started = clock()
+    platform = settings.platform(account.platform)
+    ctx = CrawlContext(account=account, now=started, known=lambda ids: repo.known_native_ids(account.platform, ids),
+                       horizon_days=platform.horizon_days)
+    before = crawler.client.requests[account.native_id]
+    try:
+        result = await crawler.crawl(ctx)
+        counts = repo.upsert_posts(account.id, result.posts, started)
+        repo.upsert_snapshots(account.id, result.snapshots, settings.tz)
+    except (CrawlError, NotImplementedError) as exc:
+        return _failed(account, repo, settings, started, clock(), str(exc), crawler, before, exc)
+    except Exception as exc:  # a bug must not stop the pass: record it on the account, log the traceback
+        log.error("%s: unexpected error\n%s", account.label, traceback.format_exc())
+        return _failed(account, repo, settings, started, clock(), f"{account.label}: internal error: {exc!r}",
+                       crawler, before, exc)
+    requests = crawler.client.requests[account.native_id] - before
+    cursor = {**account.cursor, **(result.cursor or {}), "horizon": ctx.horizon.isoformat()}
+    sched = settings.scheduler
+    next_at = next_check_after_success(
+        clock(), override=account.interval, min_interval=sched.min_interval, max_interval=sched.max_interval,
+        posts_last_week=repo.recent_post_count(account.id, started - timedelta(seconds=WEEK)))
+    repo.record_success(account.id, started=started, finished=clock(), counts=counts, requests=requests,
+                        next_check_at=next_at, cursor=cursor)
+    return RefreshOutcome(account, True, counts, requests, None, next_at)
+
+
+def _failed(account: Account, repo: Repo, settings: Settings, started: datetime, finished: datetime, error: str,
+            crawler: Crawler, before: int, exc: BaseException) -> RefreshOutcome:
+    assert account.id is not None
+    requests = crawler.client.requests[account.native_id] - before
+    retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+    delay = backoff_delay(account.error_count + 1, min_interval=settings.scheduler.min_interval,
+                          max_interval=settings.scheduler.max_interval, retry_after=retry_after)
+    next_at = finished + timedelta(seconds=delay)
+    repo.record_failure(account.id, started=started, finished=finished, error=error, requests=requests,
+                        next_check_at=next_at)
+    log.warning("%s", error)
+    return RefreshOutcome(account, False, UpsertCounts(), requests, error, next_at)
+
+
+async def refresh_many(accounts: Sequence[Account], repo: Repo, settings: Settings,
+                       clock: Callable[[], datetime]) -> list[RefreshOutcome]:
+    """Refresh accounts concurrently; each platform's shared client keeps to its request budget."""
+    clients: dict[str, PlatformClient] = {}
+    crawlers: dict[str, Crawler] = {}
+    outcomes: list[RefreshOutcome] = []
+    runnable = []
+    for account in accounts:
+        try:
+            if account.platform not in crawlers:
+                platform = settings.platform(account.platform)
+                clients[account.platform] = make_client(account.platform, platform)
+                crawlers[account.platform] = crawler_class(account.platform)(platform, clients[account.platform])
+            runnable.append(account)
+        except NotImplementedError as exc:
+            now = clock()
+            outcomes.append(RefreshOutcome(account, False, UpsertCounts(), 0, str(exc), now))
+    try:
+        outcomes += await asyncio.gather(*(
+            refresh_account(a, crawlers[a.platform], repo, settings, clock) for a in runnable))
+    finally:
+        for client in clients.values():
+            await client.aclose()
+    return outcomes
