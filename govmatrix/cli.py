@@ -5,19 +5,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 
 from govmatrix import __version__
 from govmatrix.bootstrap import initialize, open_repo
-from govmatrix.clock import Clock, parse_instant
+from govmatrix.clock import SANDBOX_URL, Clock, parse_instant, sandbox_time
 from govmatrix.config import Settings, load_settings
 from govmatrix.errors import ConfigError, MatrixError
 from govmatrix.matrix.feed import feed
 from govmatrix.models import PLATFORMS
 from govmatrix.refresh import refresh_many
 from govmatrix.render import clip, table
+from govmatrix.scheduler import TICK_SECONDS, MatrixScheduler, sqlite_lock
 from govmatrix.storage.db import current_revision, head_revision
 
 Command = Callable[[argparse.Namespace, Settings, Clock], int]
@@ -104,6 +107,33 @@ def cmd_crawl(args: argparse.Namespace, settings: Settings, clock: Clock) -> int
     return 0 if ran else 1
 
 
+def cmd_run(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    repo = open_repo(settings)
+    if current_revision(repo.engine) != head_revision():
+        raise MatrixError(f"{settings.storage.url}: the database is not initialised; run `govmatrix init` first")
+    lock = sqlite_lock(settings.storage.url)
+    if lock is not None:
+        repo.release_leases()  # we are the only scheduler: any lease left is from a process that died
+    scheduler = MatrixScheduler(settings, repo, clock.now, tick_seconds=args.tick)
+    if args.once:
+        outcomes = asyncio.run(scheduler.run_once())
+        failed = sum(not o.ok for o in outcomes)
+        print(f"run --once: {len(outcomes)} accounts refreshed, {failed} failed")
+        return 0
+    print(f"govmatrix run: scheduler {scheduler.owner} started (tick {args.tick:g} s); SIGTERM or Ctrl-C stops it")
+    asyncio.run(_serve(scheduler))
+    print("govmatrix run: stopped")
+    return 0
+
+
+async def _serve(scheduler: MatrixScheduler) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await scheduler.serve(stop)
+
+
 def _time_arg(text: str) -> datetime:
     try:
         return parse_instant(text)
@@ -111,11 +141,18 @@ def _time_arg(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"expected an ISO 8601 date or time, got {text!r}") from exc
 
 
+def _clock(now: str | None) -> Clock:
+    if now == "sandbox":
+        return Clock(source=sandbox_time(os.environ.get("GOVMATRIX_SANDBOX_URL", SANDBOX_URL)))
+    return Clock(fixed=parse_instant(now) if now else None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="govmatrix", description="Government new-media matrix aggregator.")
     parser.add_argument("--version", action="version", version=f"govmatrix {__version__}")
     parser.add_argument("--config", help="settings file (default: $GOVMATRIX_CONFIG or settings.toml)")
-    parser.add_argument("--now", type=_time_arg, help="take this time as now (ISO 8601; default: the system clock)")
+    parser.add_argument("--now", help="take this time as now: ISO 8601, or `sandbox` to follow the sandbox's clock "
+                        "($GOVMATRIX_SANDBOX_URL, default http://127.0.0.1:8700); default: the system clock")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("init", help="create or upgrade the database and sync accounts from the settings").set_defaults(
         func=cmd_init)
@@ -127,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--account", help="crawl only this account (its native id), due or not")
     c.add_argument("--all", action="store_true", help="crawl every enabled account, due or not")
     c.set_defaults(func=cmd_crawl)
+    r = sub.add_parser("run", help="keep the whole matrix fresh: the long-running scheduler")
+    r.add_argument("--once", action="store_true", help="one pass over the due accounts, then exit (for cron)")
+    r.add_argument("--tick", type=float, default=TICK_SECONDS, help="seconds between looks for due accounts")
+    r.set_defaults(func=cmd_run)
     f = sub.add_parser("feed", help="newest posts from the store")
     f.add_argument("--department", help="full or short department name")
     f.add_argument("--platform", choices=PLATFORMS)
@@ -143,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         command: Command = args.func
-        return command(args, settings, Clock(fixed=args.now))
+        return command(args, settings, _clock(args.now))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

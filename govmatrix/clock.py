@@ -22,6 +22,23 @@ def parse_instant(text: str) -> datetime:
     return value
 
 
+SANDBOX_URL = "http://127.0.0.1:8700"
+
+
+def sandbox_time(url: str = SANDBOX_URL) -> Callable[[], datetime]:
+    """A time source that reads the sandbox's clock (``GET /_sandbox/clock``) on every call."""
+    import httpx
+
+    def now() -> datetime:
+        try:
+            answer = httpx.get(f"{url.rstrip('/')}/_sandbox/clock", timeout=5).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ConfigError(f"--now sandbox: cannot read the sandbox clock at {url}: {exc}") from exc
+        return parse_instant(answer["now"])
+
+    return now
+
+
 class Clock:
     """Returns the current time: the system's, or a fixed one given with ``--now``."""
 

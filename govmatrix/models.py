@@ -101,10 +101,41 @@ class FollowerSnapshot:
 
 
 @dataclass
+class ExchangeQuestion:
+    """A citizen's post in an online-exchange session, and the department's answer if any."""
+
+    native_id: str  # the forum post id
+    author: str
+    text: str
+    asked_at: datetime
+    answered_at: datetime | None = None
+    answer_native_id: str | None = None
+    suggestion: bool = False
+
+    @property
+    def answer_delay(self) -> float | None:
+        """Seconds from question to answer, None while unanswered."""
+        return (self.answered_at - self.asked_at).total_seconds() if self.answered_at else None
+
+
+@dataclass
+class ExchangeSession:
+    """One monthly (or weekly) online Q&A session of a department on the city forum."""
+
+    native_id: str  # the thread id
+    title: str
+    start: datetime
+    end: datetime
+    url: str = ""
+    questions: list[ExchangeQuestion] = field(default_factory=list)
+
+
+@dataclass
 class CrawlResult:
     """What one refresh of one account produced, before it is stored."""
 
     posts: list[Post] = field(default_factory=list)
     snapshots: list[FollowerSnapshot] = field(default_factory=list)
+    exchanges: list[ExchangeSession] = field(default_factory=list)
     cursor: dict[str, Any] | None = None  # new resume state, None = unchanged
     requests: int = 0

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 
 from govmatrix.config import Settings
 from govmatrix.crawlers.base import CrawlContext, Crawler, crawler_class, make_client
-from govmatrix.crawlers.http import PlatformClient
 from govmatrix.errors import CrawlError, FetchError
 from govmatrix.models import Account
 from govmatrix.pacing import WEEK, backoff_delay, next_check_after_success
@@ -79,27 +78,44 @@ def _failed(account: Account, repo: Repo, settings: Settings, started: datetime,
     return RefreshOutcome(account, False, UpsertCounts(), requests, error, next_at)
 
 
+class CrawlerPool:
+    """One crawler (and one shared, budgeted client) per platform, reused across refreshes."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._crawlers: dict[str, Crawler] = {}
+
+    def get(self, platform: str) -> Crawler:
+        """The platform's crawler; NotImplementedError for a platform without one."""
+        if platform not in self._crawlers:
+            section = self.settings.platform(platform)
+            self._crawlers[platform] = crawler_class(platform)(section, make_client(platform, section))
+        return self._crawlers[platform]
+
+    async def aclose(self) -> None:
+        for crawler in self._crawlers.values():
+            await crawler.client.aclose()
+        self._crawlers.clear()
+
+
+def unsupported(account: Account, error: NotImplementedError, now: datetime) -> RefreshOutcome:
+    """The outcome for an account whose platform has no crawler yet (nothing is recorded)."""
+    return RefreshOutcome(account, False, UpsertCounts(), 0, str(error), now)
+
+
 async def refresh_many(accounts: Sequence[Account], repo: Repo, settings: Settings,
                        clock: Callable[[], datetime]) -> list[RefreshOutcome]:
     """Refresh accounts concurrently; each platform's shared client keeps to its request budget."""
-    clients: dict[str, PlatformClient] = {}
-    crawlers: dict[str, Crawler] = {}
+    pool = CrawlerPool(settings)
     outcomes: list[RefreshOutcome] = []
-    runnable = []
-    for account in accounts:
-        try:
-            if account.platform not in crawlers:
-                platform = settings.platform(account.platform)
-                clients[account.platform] = make_client(account.platform, platform)
-                crawlers[account.platform] = crawler_class(account.platform)(platform, clients[account.platform])
-            runnable.append(account)
-        except NotImplementedError as exc:
-            now = clock()
-            outcomes.append(RefreshOutcome(account, False, UpsertCounts(), 0, str(exc), now))
+    jobs = []
     try:
-        outcomes += await asyncio.gather(*(
-            refresh_account(a, crawlers[a.platform], repo, settings, clock) for a in runnable))
+        for account in accounts:
+            try:
+                jobs.append(refresh_account(account, pool.get(account.platform), repo, settings, clock))
+            except NotImplementedError as exc:
+                outcomes.append(unsupported(account, exc, clock()))
+        outcomes += await asyncio.gather(*jobs)
     finally:
-        for client in clients.values():
-            await client.aclose()
+        await pool.aclose()
     return outcomes

@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, String, and_, any_, bindparam, func, or_, select, update
@@ -173,13 +173,68 @@ class Repo:
         with self.engine.connect() as conn:
             return [_account(r) for r in conn.execute(query).all()]
 
+    def claim_due(self, now: datetime, owner: str, *, limit: int, lease_seconds: float,
+                  exclude: Iterable[int] = ()) -> list[Account]:
+        """Lease up to ``limit`` due accounts to ``owner`` until ``now + lease_seconds``.
+
+        On PostgreSQL the candidates are locked with ``FOR UPDATE SKIP LOCKED``, so several schedulers
+        sharing one database never claim the same account; an expired lease (a crashed worker) can be
+        claimed again. SQLite allows one scheduler at a time (see ``scheduler.py``).
+        """
+        a = t.accounts.c
+        due = select(a.id).where(
+            a.enabled.is_(True), or_(a.next_check_at.is_(None), a.next_check_at <= now),
+            or_(a.lease_until.is_(None), a.lease_until <= now), a.id.not_in(list(exclude)),
+        ).order_by(a.next_check_at.is_not(None), a.next_check_at, a.id).limit(limit)
+        due = due.with_for_update(skip_locked=True)
+        # One statement, so the choice and the lease are atomic on SQLite too.
+        claim = update(t.accounts).where(a.id.in_(due.scalar_subquery())).values(
+            lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds)).returning(a.id)
+        with self.engine.begin() as conn:
+            ids = list(conn.execute(claim).scalars())
+        if not ids:
+            return []
+        return sorted(self.accounts_by_id(ids), key=lambda acc: (acc.next_check_at is not None,
+                                                                acc.next_check_at or now, acc.id or 0))
+
+    def accounts_by_id(self, ids: Sequence[int]) -> list[Account]:
+        a, d = t.accounts.c, t.departments.c
+        query = select(t.accounts, d.name.label("department_name")).select_from(
+            t.accounts.outerjoin(t.departments, a.department_id == d.id)).where(a.id.in_(list(ids)))
+        with self.engine.connect() as conn:
+            return [_account(r) for r in conn.execute(query).all()]
+
+    def release_leases(self, owner: str | None = None) -> int:
+        """Drop the leases of one owner (a scheduler shutting down), or all of them (SQLite start-up)."""
+        a = t.accounts.c
+        query = update(t.accounts).where(a.lease_owner.is_not(None))
+        if owner is not None:
+            query = query.where(a.lease_owner == owner)
+        with self.engine.begin() as conn:
+            return int(conn.execute(query.values(lease_owner=None, lease_until=None)).rowcount)
+
+    def mark_due(self, now: datetime, account_ids: Sequence[int]) -> None:
+        """Make accounts due now (for example for the daily follower snapshot)."""
+        a = t.accounts.c
+        with self.engine.begin() as conn:
+            conn.execute(update(t.accounts).where(a.id.in_(list(account_ids)), or_(
+                a.next_check_at.is_(None), a.next_check_at > now)).values(next_check_at=now))
+
+    def accounts_without_snapshot(self, day: date) -> list[int]:
+        """Enabled Weibo accounts (their profile gives the follower count) lacking a snapshot of ``day``."""
+        a, s = t.accounts.c, t.follower_snapshots.c
+        have = select(s.account_id).where(s.day == day)
+        query = select(a.id).where(a.enabled.is_(True), a.platform == "weibo", a.id.not_in(have))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
     # -- crawl outcomes -------------------------------------------------------------------------------
 
     def record_success(self, account_id: int, *, started: datetime, finished: datetime, counts: UpsertCounts,
                        requests: int, next_check_at: datetime, cursor: dict[str, Any] | None) -> None:
         """Store a successful crawl: reset the error state, schedule the next check, keep a crawl-run row."""
         values: dict[str, Any] = {"error_count": 0, "last_error": None, "last_success_at": finished,
-                                  "next_check_at": next_check_at}
+                                  "next_check_at": next_check_at, "lease_owner": None, "lease_until": None}
         if cursor is not None:
             values["cursor"] = cursor
         with self.engine.begin() as conn:
@@ -194,7 +249,8 @@ class Repo:
         a = t.accounts.c
         with self.engine.begin() as conn:
             conn.execute(update(t.accounts).where(a.id == account_id).values(
-                error_count=a.error_count + 1, last_error=error, last_error_at=finished, next_check_at=next_check_at))
+                error_count=a.error_count + 1, last_error=error, last_error_at=finished, next_check_at=next_check_at,
+                lease_owner=None, lease_until=None))
             conn.execute(t.crawl_runs.insert().values(
                 account_id=account_id, started_at=started, finished_at=finished, status="error", error=error,
                 new_posts=counts.new, updated_posts=counts.updated, requests=requests))

@@ -1,0 +1,108 @@
+"""Leases and the scheduler: one claim per due account, expiry after a crash, the SQLite lock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from govmatrix.config import load_settings
+from govmatrix.scheduler import MatrixScheduler, SchedulerLocked, sqlite_lock
+from govmatrix.storage.db import make_engine, migrate
+from govmatrix.storage.repo import AccountSpec, Repo, UpsertCounts
+
+from .test_config import BASE, write
+
+NOW = datetime(2016, 7, 2, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def repo(db_url: str) -> Iterator[Repo]:
+    engine = make_engine(db_url)
+    migrate(engine)
+    repo = Repo(engine)
+    repo.sync_accounts([AccountSpec("d", "d", "weibo", str(n), f"a{n}", True, None, {}) for n in range(10)])
+    yield repo
+    engine.dispose()
+
+
+def test_claims_are_exclusive_until_the_lease_expires(repo: Repo) -> None:
+    first = repo.claim_due(NOW, "one", limit=4, lease_seconds=600)
+    second = repo.claim_due(NOW, "two", limit=100, lease_seconds=600)
+    assert len(first) == 4 and len(second) == 6
+    assert not {a.id for a in first} & {a.id for a in second}
+    assert repo.claim_due(NOW + timedelta(seconds=599), "three", limit=100, lease_seconds=600) == []
+    # "one" died: its leases expire and the accounts are claimed again
+    assert repo.release_leases("two") == 6
+    again = repo.claim_due(NOW + timedelta(seconds=601), "three", limit=100, lease_seconds=600)
+    assert len(again) == 10
+
+
+def test_finishing_a_crawl_releases_the_lease(repo: Repo) -> None:
+    [account] = repo.claim_due(NOW, "one", limit=1, lease_seconds=600)
+    assert account.id is not None
+    repo.record_success(account.id, started=NOW, finished=NOW, counts=UpsertCounts(), requests=1,
+                        next_check_at=NOW, cursor=None)
+    assert account.id in [a.id for a in repo.claim_due(NOW, "two", limit=100, lease_seconds=600)]
+
+
+def test_concurrent_claims_never_overlap(repo: Repo, db_url: str) -> None:
+    """Two workers with their own connections claiming at the same time (SKIP LOCKED on PostgreSQL)."""
+    other = Repo(make_engine(db_url))
+
+    async def claim(r: Repo, owner: str) -> list[int]:
+        got: list[int] = []
+        for _ in range(10):
+            got += [a.id or 0 for a in await asyncio.to_thread(r.claim_due, NOW, owner, limit=1, lease_seconds=60)]
+        return got
+
+    async def both() -> tuple[list[int], list[int]]:
+        return await asyncio.gather(claim(repo, "a"), claim(other, "b"))
+
+    a, b = asyncio.run(both())
+    other.engine.dispose()
+    assert sorted(a + b) == sorted({*a, *b}) and len(a + b) == 10
+
+
+def test_daily_snapshot_marks_accounts_without_one(repo: Repo, tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, BASE), env={})
+    for account in repo.accounts():
+        repo.record_success(account.id or 0, started=NOW, finished=NOW, counts=UpsertCounts(), requests=1,
+                            next_check_at=NOW + timedelta(days=2), cursor=None)
+    scheduler = MatrixScheduler(settings, repo, lambda: NOW)
+    assert scheduler.daily_snapshot() == 10
+    assert len(repo.due_accounts(NOW)) == 10
+
+
+def test_jobs_have_fixed_ids_and_safe_options(repo: Repo, tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, BASE), env={})
+
+    async def jobs() -> dict[str, object]:
+        scheduler = MatrixScheduler(settings, repo, lambda: NOW, tick_seconds=5).build()
+        return {job.id: job for job in scheduler.get_jobs()}
+
+    built = asyncio.run(jobs())
+    assert set(built) == {"refresh-tick", "daily-snapshot"}
+    tick, snap = built["refresh-tick"], built["daily-snapshot"]
+    assert isinstance(tick.trigger, IntervalTrigger) and tick.trigger.interval == timedelta(seconds=5)  # type: ignore[attr-defined]
+    assert isinstance(snap.trigger, CronTrigger)  # type: ignore[attr-defined]
+    for job in (tick, snap):
+        assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 60)  # type: ignore[attr-defined]
+
+
+def test_second_scheduler_on_sqlite_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    held = sqlite_lock(url)
+    with pytest.raises(SchedulerLocked, match="another `govmatrix run` already uses this SQLite database"):
+        sqlite_lock(url)
+    assert held is not None
+    held.close()
+    again = sqlite_lock(url)  # released with its holder
+    assert again is not None
+    again.close()
+    assert sqlite_lock("postgresql+psycopg://x@y/z") is None
