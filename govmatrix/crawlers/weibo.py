@@ -9,6 +9,7 @@ the next run starts again from the newest stored post.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -74,10 +75,22 @@ class WeiboCrawler(Crawler):
         return [await self._with_long_text(post, long_ids, ctx) for post in collected]
 
     async def _with_long_text(self, post: Post, long_ids: list[str], ctx: CrawlContext) -> Post:
+        """Complete a post from the list: its exact time and full text, and its original's full text.
+
+        A post whose list entry has only a short or relative time ("昨天 08:15", "07-02") is read
+        once more from ``statuses/show``, which always gives the exact time and the full text.
+        """
+        if not wp.is_exact_time((post.raw or {}).get("created_at")):
+            data = await self.fetch_json("/statuses/show", {"id": post.native_id}, ctx)
+            post = replace(post, published_at=wp.parse_created_at(str(data.get("created_at")), ctx.now))
+            if post.native_id in long_ids:
+                post = wp.apply_long_text(post, wp.parse_long_text(data, uid=ctx.account.native_id))
+        elif post.native_id in long_ids:
+            post = wp.apply_long_text(post, await self.fetch_long_text(post.native_id, ctx))
         original = post.extra.get("original") or {}
-        for mid in (post.native_id, original.get("native_id")):
-            if mid and mid in long_ids:
-                post = wp.apply_long_text(post, await self.fetch_long_text(str(mid), ctx), mid=str(mid))
+        if original.get("native_id") in long_ids:
+            mid = str(original["native_id"])
+            post = wp.apply_long_text(post, await self.fetch_long_text(mid, ctx), mid=mid)
         return post
 
     async def fetch_long_text(self, mid: str, ctx: CrawlContext) -> str:

@@ -86,6 +86,12 @@ def parse_created_at(value: str, now: datetime) -> datetime:
     return parsed
 
 
+def is_exact_time(value: object) -> bool:
+    """True for the full "Fri Jan 15 08:36:13 +0800 2021" form; the short and relative forms lose
+    the seconds or the whole time of day, and ``statuses/show`` must be asked for the exact one."""
+    return isinstance(value, str) and _RFC_TIME.fullmatch(value.strip()) is not None
+
+
 def _load_object(body: bytes, uid: str) -> dict[str, Any]:
     try:
         document = json.loads(body)
