@@ -20,6 +20,7 @@ from govmatrix.matrix.feed import feed
 from govmatrix.models import PLATFORMS
 from govmatrix.refresh import refresh_many
 from govmatrix.render import clip, table
+from govmatrix.sandbox import cli as sandbox_cli
 from govmatrix.scheduler import TICK_SECONDS, MatrixScheduler, sqlite_lock
 from govmatrix.storage.db import current_revision, head_revision
 
@@ -164,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--account", help="crawl only this account (its native id), due or not")
     c.add_argument("--all", action="store_true", help="crawl every enabled account, due or not")
     c.set_defaults(func=cmd_crawl)
+    sandbox_cli.register(sub)
     r = sub.add_parser("run", help="keep the whole matrix fresh: the long-running scheduler")
     r.add_argument("--once", action="store_true", help="one pass over the due accounts, then exit (for cron)")
     r.add_argument("--tick", type=float, default=TICK_SECONDS, help="seconds between looks for due accounts")
@@ -182,8 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings(args.config)
         command: Command = args.func
+        if command is sandbox_cli.cmd_sandbox:  # the sandbox needs no settings
+            return command(args, None, None)  # type: ignore[arg-type]
+        settings = load_settings(args.config)
         return command(args, settings, _clock(args.now))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
