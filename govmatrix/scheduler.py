@@ -62,6 +62,16 @@ def sqlite_lock(url: str) -> IO[str] | None:
     return handle
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
 class MatrixScheduler:
     """Claims due accounts, refreshes them concurrently, and keeps the daily snapshot job."""
 
@@ -73,6 +83,20 @@ class MatrixScheduler:
         self.pool = CrawlerPool(settings)
         self.in_flight: dict[int, asyncio.Task[RefreshOutcome]] = {}
         self.outcomes: list[RefreshOutcome] = []
+
+    def release_dead_leases(self) -> list[str]:
+        """Release the leases of schedulers on this host whose process is gone (killed, crashed).
+
+        Leases of other hosts are left to expire.
+        """
+        host = socket.gethostname()
+        dead = []
+        for owner in self.repo.lease_owners():
+            owner_host, _, pid = owner.rpartition(":")
+            if owner_host == host and pid.isdigit() and not _alive(int(pid)):
+                self.repo.release_leases(owner)
+                dead.append(owner)
+        return dead
 
     def claim(self) -> list[Account]:
         room = self.batch - len(self.in_flight)
@@ -113,6 +137,7 @@ class MatrixScheduler:
 
     async def run_once(self) -> list[RefreshOutcome]:
         """One pass: claim everything due, refresh it all, wait, return the outcomes (for cron users)."""
+        self.release_dead_leases()
         while await self.tick():
             await asyncio.gather(*self.in_flight.values(), return_exceptions=True)
         await asyncio.gather(*self.in_flight.values(), return_exceptions=True)
@@ -131,6 +156,8 @@ class MatrixScheduler:
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then finish or abandon in-flight crawls within the grace time."""
+        for owner in self.release_dead_leases():
+            log.info("released the leases of %s, which is no longer running", owner)
         scheduler = self.build()
         scheduler.start()
         try:

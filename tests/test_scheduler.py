@@ -106,3 +106,19 @@ def test_second_scheduler_on_sqlite_is_refused(tmp_path: Path) -> None:
     assert again is not None
     again.close()
     assert sqlite_lock("postgresql+psycopg://x@y/z") is None
+
+
+def test_leases_of_dead_local_schedulers_are_released(repo: Repo, tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    settings = load_settings(write(tmp_path, BASE), env={})
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_owner = f"{socket.gethostname()}:{gone.stdout.strip()}"
+    repo.claim_due(NOW, dead_owner, limit=3, lease_seconds=600)
+    repo.claim_due(NOW, "elsewhere:1", limit=3, lease_seconds=600)
+    scheduler = MatrixScheduler(settings, repo, lambda: NOW)
+    assert scheduler.release_dead_leases() == [dead_owner]
+    assert repo.lease_owners() == {"elsewhere:1"}  # another host's leases wait for expiry
+    assert len(scheduler.claim()) == 7

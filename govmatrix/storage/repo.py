@@ -204,6 +204,11 @@ class Repo:
         with self.engine.connect() as conn:
             return [_account(r) for r in conn.execute(query).all()]
 
+    def lease_owners(self) -> set[str]:
+        a = t.accounts.c
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(a.lease_owner).where(a.lease_owner.is_not(None)).distinct()).scalars())
+
     def release_leases(self, owner: str | None = None) -> int:
         """Drop the leases of one owner (a scheduler shutting down), or all of them (SQLite start-up)."""
         a = t.accounts.c

@@ -54,7 +54,7 @@ def weibo_state(db_url: str) -> list[tuple[str, datetime | None, int, str | None
     engine = make_engine(db_url)
     a = t.accounts.c
     with engine.connect() as conn:
-        rows = conn.execute(select(a.native_id, a.next_check_at, a.error_count, a.lease_owner).where(
+        rows = conn.execute(select(a.native_id, a.next_check_at, a.error_count, a.lease_owner, a.last_error).where(
             a.platform == "weibo", a.enabled.is_(True))).all()
     engine.dispose()
     return [tuple(r) for r in rows]  # type: ignore[misc]
@@ -66,7 +66,7 @@ def wait_quiet(db_url: str, sandbox: SandboxServer, timeout: float = 60) -> None
     while time.monotonic() < deadline:
         now = sandbox.state.now
         state = weibo_state(db_url)
-        if all(nxt is not None and nxt > now and lease is None for _, nxt, _, lease in state):
+        if all(nxt is not None and nxt > now and lease is None for _, nxt, _, lease, *_ in state):
             return
         time.sleep(0.2)
     raise AssertionError(f"the scheduler did not catch up: {weibo_state(db_url)}")
@@ -95,14 +95,14 @@ def test_days_with_flaky_faults_and_two_kills(sandbox: SandboxServer, tmp_path: 
                 proc = start_run(config, db_url, sandbox)
             wait_quiet(db_url, sandbox)
         for _ in range(20):  # let every account that failed on the last day succeed
-            if all(errors == 0 for _, _, errors, _ in weibo_state(db_url)):
+            if all(errors == 0 for _, _, errors, *_ in weibo_state(db_url)):
                 break
             advance(sandbox, 3600)
             wait_quiet(db_url, sandbox)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
-    assert all(errors == 0 for _, _, errors, _ in weibo_state(db_url))
+    assert [s for s in weibo_state(db_url) if s[2]] == []
     stored = stored_posts(db_url)
     assert len(stored) == len({(s[0], s[1]) for s in stored})
     assert sorted(stored) == sorted(truth_posts(sandbox, START - timedelta(days=30)))
@@ -121,7 +121,7 @@ def test_sigterm_stops_within_ten_seconds_and_releases_leases(sandbox: SandboxSe
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=12) == 0
     assert time.monotonic() - began < 10
-    assert all(lease is None for *_, lease in weibo_state(db_url))
+    assert all(lease is None for _, _, _, lease, *_ in weibo_state(db_url))
     second = start_run(config, db_url, sandbox)  # and the database is free for the next scheduler
     time.sleep(1.0)
     assert second.poll() is None
