@@ -1,0 +1,320 @@
+"""Pure parsing of WeChat payloads: the Official Account API, datacube, the public article page.
+
+No I/O and no clock: ``now`` is a parameter. Errors start with ``wechat <account>:``. API bodies
+carry ``errcode`` on failure: a refused token (40001, 40014, 42001) raises TokenRejected so that
+the fetch side refreshes it and repeats the call once; 45009 (daily quota) raises RateLimited
+until the next local midnight; credential and permission errors raise LoginRequired; the rest
+FetchError. The datacube helpers plan 7-day windows (the API's longest span) ending yesterday.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import lxml.html
+from parsel import Selector
+
+from govmatrix.clock import SHANGHAI
+from govmatrix.crawlers.feeds_parse import MAX_NATIVE_ID, FeedEntry, content_key
+from govmatrix.crawlers.text import html_to_text, sanitize_html
+from govmatrix.errors import FetchError, LoginRequired, ParseError, RateLimited
+from govmatrix.models import ARTICLE, FollowerSnapshot, Post
+
+PLATFORM = "wechat"
+MP_HOST = "mp.weixin.qq.com"
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+DAILY_QUOTA, MINUTE_QUOTA = 45009, 45011
+# Wrong appid/secret, IP not whitelisted, token or credentials missing, API not granted: a human must act.
+CREDENTIAL_ERRORS = frozenset({40013, 40125, 40164, 41001, 41002, 41004, 48001})
+DATACUBE_SPAN = 7  # days per datacube call (end_date - begin_date < 7)
+DATACUBE_FIRST_DAY = date(2014, 12, 1)  # datacube keeps nothing older
+Window = tuple[date, date]
+
+_CT = re.compile(r"""(?:\bvar\s+ct|window\.ct)\s*=\s*["'](\d{9,11})["']""")
+_PUBLISH_DAY = re.compile(r"""\bvar\s+publish_time\s*=\s*["'](\d{4}-\d{2}-\d{2})["']""")
+_BLOCKED = ("环境异常", "完成验证后即可继续访问")
+_PAGE_END = re.compile(r"</html>\s*$", re.IGNORECASE)
+_SHORT_LINK = re.compile(r"/s/([A-Za-z0-9_-]+)/?$")
+
+
+class TokenRejected(LoginRequired):
+    """The access token was refused (40001, 40014, 42001): refresh it and repeat the call once."""
+
+
+def seconds_until_midnight(now: datetime) -> float:
+    """Seconds from ``now`` to the next midnight in Asia/Shanghai, when WeChat quotas reset."""
+    local = now.astimezone(SHANGHAI)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+    return (midnight - local).total_seconds()
+
+
+def parse_api(body: bytes, *, account: str, now: datetime) -> dict[str, Any]:
+    """Check an API answer and return it; an ``errcode`` other than 0 raises (see the module doc)."""
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise ParseError(f"malformed or truncated JSON ({exc})", platform=PLATFORM, account=account) from exc
+    if not isinstance(document, dict):
+        raise ParseError(f"expected a JSON object, got {type(document).__name__}", platform=PLATFORM, account=account)
+    code = document.get("errcode") or 0
+    if code == 0:
+        return document
+    message = f"API error {code}: {document.get('errmsg', '')}"
+    if code in TOKEN_ERRORS:
+        raise TokenRejected(message, platform=PLATFORM, account=account)
+    if code == DAILY_QUOTA:
+        wait = seconds_until_midnight(now)
+        raise RateLimited(f"{message}, retry in {wait:.0f} s", platform=PLATFORM, account=account, retry_after=wait)
+    if code == MINUTE_QUOTA:
+        raise RateLimited(message, platform=PLATFORM, account=account, retry_after=60.0)
+    if code in CREDENTIAL_ERRORS:
+        raise LoginRequired(message, platform=PLATFORM, account=account)
+    raise FetchError(message, platform=PLATFORM, account=account)
+
+
+def parse_token(data: dict[str, Any], *, account: str) -> tuple[str, int]:
+    """``(access_token, expires_in)`` of a ``stable_token`` (or ``token``) answer."""
+    token, expires_in = data.get("access_token"), data.get("expires_in")
+    if not isinstance(token, str) or not token or not isinstance(expires_in, int):
+        raise ParseError("token answer without access_token and expires_in", platform=PLATFORM, account=account)
+    return token, expires_in
+
+
+def unlazy_images(fragment: str) -> tuple[str, list[str]]:
+    """The HTML with each lazy image's ``data-src`` made its ``src``, and those image URLs in order."""
+    if not fragment.strip():
+        return "", []
+    root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    images = []
+    for img in root.iter("img"):
+        source = img.get("data-src")
+        if source:
+            img.set("src", source)
+            images.append(source)
+    return lxml.html.tostring(root, encoding="unicode"), images
+
+
+def _article_body(content: str) -> tuple[str, str, list[dict[str, Any]]]:
+    """Text, safe HTML and image list of an article body as served."""
+    with_sources, images = unlazy_images(content)
+    return html_to_text(content), sanitize_html(with_sources), [{"type": "image", "url": url} for url in images]
+
+
+def parse_news_item(item: dict[str, Any], *, article_id: str, index: int, published_at: datetime) -> Post:
+    """One ``news_item`` of a published item; its native id is ``<article_id>_<index>`` (index from 1)."""
+    content = str(item.get("content") or "")
+    text, safe_html, media = _article_body(content)
+    extra = {"digest": str(item.get("digest") or ""), "article_id": article_id, "index": index,
+             "cover": str(item.get("thumb_url") or ""), "source_url": str(item.get("content_source_url") or "")}
+    return Post(platform=PLATFORM, native_id=f"{article_id}_{index}", published_at=published_at,
+                title=str(item.get("title") or ""), author=str(item.get("author") or ""), text=text, html=safe_html,
+                url=str(item.get("url") or ""), kind=ARTICLE, media=media, extra=extra, raw=item)
+
+
+@dataclass(frozen=True)
+class PublishedPage:
+    """One ``freepublish/batchget`` page: its articles newest first (deleted ones left out)."""
+
+    posts: list[Post]
+    item_count: int
+    total_count: int
+
+
+def _published_item(item: Any, account: str) -> list[Post]:
+    if not isinstance(item, dict) or not item.get("article_id") or not isinstance(item.get("update_time"), int):
+        raise ParseError("published item without article_id or update_time", platform=PLATFORM, account=account)
+    published_at = datetime.fromtimestamp(item["update_time"], SHANGHAI)
+    news = (item.get("content") or {}).get("news_item") or []
+    return [parse_news_item(news_item, article_id=str(item["article_id"]), index=index, published_at=published_at)
+            for index, news_item in enumerate(news, start=1) if not news_item.get("is_deleted")]
+
+
+def parse_batchget(data: dict[str, Any], *, account: str) -> PublishedPage:
+    """The articles of a ``freepublish/batchget`` answer."""
+    items = data.get("item")
+    if not isinstance(items, list):
+        raise ParseError("batchget answer without an item list", platform=PLATFORM, account=account)
+    posts = [post for item in items for post in _published_item(item, account)]
+    return PublishedPage(posts, int(data.get("item_count") or len(items)), int(data.get("total_count") or 0))
+
+
+def _rows(data: dict[str, Any], account: str) -> list[dict[str, Any]]:
+    rows = data.get("list")
+    if not isinstance(rows, list):
+        raise ParseError("datacube answer without a list", platform=PLATFORM, account=account)
+    try:
+        return [row | {"ref_date": date.fromisoformat(str(row["ref_date"]))} for row in rows]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ParseError(f"datacube row without a valid ref_date ({exc})", platform=PLATFORM, account=account) from exc
+
+
+def parse_cumulate(data: dict[str, Any], *, account: str) -> dict[date, int]:
+    """Daily follower totals of a ``getusercumulate`` answer (the ``user_source`` 0 row is the total)."""
+    totals: dict[date, int] = {}
+    for row in _rows(data, account):
+        if row.get("user_source", 0) == 0 and isinstance(row.get("cumulate_user"), int):
+            totals[row["ref_date"]] = row["cumulate_user"]
+    return totals
+
+
+def parse_summary(data: dict[str, Any], *, account: str) -> dict[date, tuple[int, int]]:
+    """Daily ``(new_user, cancel_user)`` of a ``getusersummary`` answer, summed over the sources."""
+    days: dict[date, tuple[int, int]] = {}
+    for row in _rows(data, account):
+        new, cancel = days.get(row["ref_date"], (0, 0))
+        days[row["ref_date"]] = (new + int(row.get("new_user") or 0), cancel + int(row.get("cancel_user") or 0))
+    return days
+
+
+def follower_snapshots(cumulate: dict[date, int], summary: dict[date, tuple[int, int]]) -> list[FollowerSnapshot]:
+    """One datacube snapshot per day, taken at the end of that day in Asia/Shanghai."""
+    snapshots = []
+    for day in sorted(cumulate):
+        extra = dict(zip(("new_user", "cancel_user"), summary[day], strict=True)) if day in summary else {}
+        snapshots.append(FollowerSnapshot(taken_at=datetime.combine(day, time(23, 59, 59), tzinfo=SHANGHAI),
+                                          followers=cumulate[day], source="datacube", extra=extra))
+    return snapshots
+
+
+def yesterday(now: datetime) -> date:
+    """The newest day datacube serves (end_date is at most yesterday, local time)."""
+    return now.astimezone(SHANGHAI).date() - timedelta(days=1)
+
+
+def datacube_start(start_date: object, resume_day: object, horizon: datetime) -> date:
+    """The first day to fetch: after the last stored day, else the account's start date, else the horizon."""
+    if resume_day:
+        return date.fromisoformat(str(resume_day)) + timedelta(days=1)
+    first = date.fromisoformat(str(start_date)) if start_date else horizon.astimezone(SHANGHAI).date()
+    return max(first, DATACUBE_FIRST_DAY)
+
+
+def datacube_windows(first: date, last: date) -> list[Window]:
+    """Consecutive windows of at most DATACUBE_SPAN days covering ``first`` .. ``last``, oldest first."""
+    windows = []
+    while first <= last:
+        end = min(first + timedelta(days=DATACUBE_SPAN - 1), last)
+        windows.append((first, end))
+        first = end + timedelta(days=1)
+    return windows
+
+
+@dataclass(frozen=True)
+class DatacubePlan:
+    """Which windows one crawl asks ``getusercumulate`` and ``getusersummary`` for."""
+
+    cumulate: list[Window]
+    summary: list[Window] = field(default_factory=list)
+
+
+def plan_datacube(windows: list[Window], budget: int) -> DatacubePlan:
+    """Spend at most ``budget`` calls: follower totals first (oldest windows, the rest next crawl),
+    then new/cancelled users for the newest of those windows while calls are left."""
+    cumulate = windows[:budget]
+    spare = budget - len(cumulate)
+    return DatacubePlan(cumulate, cumulate[max(0, len(cumulate) - spare):])
+
+
+def covered_day(windows: list[Window], received: set[date], last: date) -> date | None:
+    """The newest day that needs no fetching again, for the cursor; None when nothing was covered.
+
+    Past days are final, so every window is done except one ending at ``last`` (yesterday), whose
+    newest rows may not be ready yet (WeChat fills in the previous day in the morning).
+    """
+    if not windows:
+        return None
+    begin, end = windows[-1]
+    if end < last:
+        return end
+    in_window = [day for day in received if begin <= day <= end]
+    return max(in_window) if in_window else begin - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    """What a public article page says. ``unavailable`` holds the message of a deleted article."""
+
+    title: str = ""
+    author: str = ""
+    account_name: str = ""
+    digest: str = ""
+    published_at: datetime | None = None  # from ``var ct`` (Unix seconds)
+    publish_day: date | None = None  # from ``var publish_time`` (day only)
+    content: str = ""  # the HTML of div#js_content as served
+    unavailable: str = ""
+
+
+def _meta(sel: Selector, query: str) -> str:
+    return (sel.css(query).attrib.get("content") or "").strip()
+
+
+def parse_article_page(body: bytes, *, url: str, account: str) -> ArticlePage:
+    """Read ``mp.weixin.qq.com/s/...``; a WAF or captcha page raises RateLimited, a cut one ParseError."""
+    page = body.decode("utf-8", errors="replace")
+    if not _PAGE_END.search(page):  # HTML parsers take half a page without complaint
+        raise ParseError("article page cut short (no closing </html>)", platform=PLATFORM, account=account)
+    sel = Selector(text=page)
+    content = sel.css("#js_content").get()
+    # An article may well mention 环境异常: only a page without a body is a WAF page.
+    if "captcha" in urlsplit(url).path or (content is None and any(marker in page for marker in _BLOCKED)):
+        raise RateLimited("article page blocked (环境异常 / captcha)", platform=PLATFORM, account=account)
+    if content is None and not _meta(sel, "meta[property='og:title']"):
+        message = html_to_text(sel.css(".weui-msg__title").get() or sel.css("title").get() or "")
+        return ArticlePage(unavailable=message[:100] or "no article on the page")
+    ct, day = _CT.search(page), _PUBLISH_DAY.search(page)
+    return ArticlePage(
+        title=_meta(sel, "meta[property='og:title']") or html_to_text(sel.css("#activity-name").get() or ""),
+        author=_meta(sel, "meta[name='author']") or html_to_text(sel.css("#js_author_name").get() or ""),
+        account_name=html_to_text(sel.css("#js_wx_follow_nickname, .wx_follow_nickname, #js_name").get() or ""),
+        digest=_meta(sel, "meta[property='og:description']") or _meta(sel, "meta[name='description']"),
+        published_at=datetime.fromtimestamp(int(ct[1]), SHANGHAI) if ct else None,
+        publish_day=date.fromisoformat(day[1]) if day else None, content=content or "")
+
+
+def _first(query: dict[str, list[str]], *names: str) -> str:
+    return next((query[name][0] for name in names if query.get(name)), "")
+
+
+def article_native_id(link: str) -> str:
+    """The id of an article from its link: the short-link id, or ``<__biz>_<mid>_<idx>`` of a long link
+    (``appmsgid`` and ``itemidx`` are older names of ``mid`` and ``idx``); else the link itself."""
+    parts = urlsplit(link)
+    if short := _SHORT_LINK.search(parts.path):
+        return short[1]
+    query = parse_qs(parts.query)
+    ids = (_first(query, "__biz"), _first(query, "mid", "appmsgid"), _first(query, "idx", "itemidx"))
+    if all(ids):
+        return "_".join(ids)
+    return link if len(link) <= MAX_NATIVE_ID else content_key(link, "")
+
+
+def page_url(link: str, article_url: str) -> str:
+    """Where to fetch an article: links to mp.weixin.qq.com go to the configured ``article_url``."""
+    parts = urlsplit(link)
+    if parts.hostname != MP_HOST:
+        return link
+    return article_url.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def bridge_post(entry: FeedEntry, page: ArticlePage | None, *, native_id: str, account: str) -> Post:
+    """The Post of a bridge-feed entry, completed from its article page when there is one.
+
+    The time is the page's exact ``ct``, else the entry's date, else the page's day; the body is
+    ``#js_content``, else the entry's description (often only the digest).
+    """
+    page = page or ArticlePage()
+    day_start = datetime.combine(page.publish_day, time(0), tzinfo=SHANGHAI) if page.publish_day else None
+    published_at = page.published_at or entry.published_at or day_start
+    if published_at is None:
+        raise ParseError(f"article {native_id} has no date", platform=PLATFORM, account=account)
+    text, safe_html, media = _article_body(page.content or entry.content)
+    extra = {"digest": page.digest, "account_name": page.account_name, "via": "bridge"}
+    return Post(platform=PLATFORM, native_id=native_id, published_at=published_at,
+                title=page.title or entry.title, author=page.author or entry.author, text=text, html=safe_html,
+                url=entry.link, kind=ARTICLE, media=media or entry.media, extra=extra,
+                raw={"entry": entry.raw, "content": page.content})
