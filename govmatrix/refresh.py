@@ -19,6 +19,7 @@ from govmatrix.crawlers.base import CrawlContext, Crawler, crawler_class, make_c
 from govmatrix.errors import CrawlError, FetchError
 from govmatrix.models import Account
 from govmatrix.pacing import WEEK, backoff_delay, next_check_after_success
+from govmatrix.storage.exchanges import ExchangeStore
 from govmatrix.storage.repo import Repo, UpsertCounts
 
 log = logging.getLogger("govmatrix.refresh")
@@ -47,6 +48,8 @@ async def refresh_account(account: Account, crawler: Crawler, repo: Repo, settin
         result = await crawler.crawl(ctx)
         counts = repo.upsert_posts(account.id, result.posts, started)
         repo.upsert_snapshots(account.id, result.snapshots, settings.tz)
+        if result.exchanges:
+            ExchangeStore(repo.engine).upsert_sessions(account.id, result.exchanges, started)
     except (CrawlError, NotImplementedError) as exc:
         return _failed(account, repo, settings, started, clock(), str(exc), crawler, before, exc)
     except Exception as exc:  # a bug must not stop the pass: record it on the account, log the traceback

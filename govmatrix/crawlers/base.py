@@ -61,6 +61,9 @@ class Crawler(ABC):
 # platform name -> "module:Class"; imported on first use so a platform's dependencies load only when needed.
 REGISTRY: dict[str, str] = {
     "weibo": "govmatrix.crawlers.weibo:WeiboCrawler",
+    "wechat": "govmatrix.crawlers.wechat:WechatCrawler",
+    "feeds": "govmatrix.crawlers.feeds:FeedsCrawler",
+    "forum": "govmatrix.crawlers.forum:ForumCrawler",
 }
 
 

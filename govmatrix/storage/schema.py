@@ -155,3 +155,34 @@ review_events = Table(
     Column("note", Text, nullable=False, default=""),
     Index("ix_review_events_post", "post_id"),
 )
+
+# Online exchanges (网上在线交流): one row per session thread of an account, one per citizen question.
+exchange_sessions = Table(
+    "exchange_sessions", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("native_id", String(200), nullable=False),  # the thread id
+    Column("title", Text, nullable=False, default=""),
+    Column("url", Text, nullable=False, default=""),
+    Column("start_at", UTCDateTime, nullable=False),
+    Column("end_at", UTCDateTime, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("account_id", "native_id", name="uq_exchange_sessions_account_native"),
+    Index("ix_exchange_sessions_start", "start_at"),
+)
+
+exchange_questions = Table(
+    "exchange_questions", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("session_id", BigInteger, ForeignKey("exchange_sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("native_id", String(200), nullable=False),  # the question's post id
+    Column("author", String(200), nullable=False, default=""),
+    Column("text", Text, nullable=False, default=""),
+    Column("asked_at", UTCDateTime, nullable=False),
+    Column("answered_at", UTCDateTime, nullable=True),
+    Column("answer_native_id", String(200), nullable=True),
+    Column("answer_delay", Integer, nullable=True),  # seconds; kept so reports can average it in SQL
+    Column("suggestion", Boolean, nullable=False, default=False),
+    UniqueConstraint("session_id", "native_id", name="uq_exchange_questions_session_native"),
+)
