@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
@@ -15,6 +16,7 @@ from govmatrix import __version__
 from govmatrix.bootstrap import initialize, open_repo
 from govmatrix.clock import SANDBOX_URL, Clock, parse_instant, sandbox_time
 from govmatrix.config import Settings, load_settings
+from govmatrix.demo import DEMO_DAYS, run_demo
 from govmatrix.errors import ConfigError, MatrixError
 from govmatrix.matrix.feed import feed
 from govmatrix.models import PLATFORMS
@@ -108,6 +110,10 @@ def cmd_crawl(args: argparse.Namespace, settings: Settings, clock: Clock) -> int
     return 0 if ran else 1
 
 
+def cmd_demo(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    return run_demo(settings, days=args.days)
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     repo = open_repo(settings)
     if current_revision(repo.engine) != head_revision():
@@ -151,6 +157,7 @@ def _clock(now: str | None) -> Clock:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="govmatrix", description="Government new-media matrix aggregator.")
     parser.add_argument("--version", action="version", version=f"govmatrix {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (INFO)")
     parser.add_argument("--config", help="settings file (default: $GOVMATRIX_CONFIG or settings.toml)")
     parser.add_argument("--now", help="take this time as now: ISO 8601, or `sandbox` to follow the sandbox's clock "
                         "($GOVMATRIX_SANDBOX_URL, default http://127.0.0.1:8700); default: the system clock")
@@ -166,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--all", action="store_true", help="crawl every enabled account, due or not")
     c.set_defaults(func=cmd_crawl)
     sandbox_cli.register(sub)
+    d = sub.add_parser("demo", help="start the sandbox, crawl a simulated week into the store, show the result")
+    d.add_argument("--days", type=int, default=DEMO_DAYS, help=f"simulated days to crawl (default {DEMO_DAYS})")
+    d.set_defaults(func=cmd_demo)
     r = sub.add_parser("run", help="keep the whole matrix fresh: the long-running scheduler")
     r.add_argument("--once", action="store_true", help="one pass over the due accounts, then exit (for cron)")
     r.add_argument("--tick", type=float, default=TICK_SECONDS, help="seconds between looks for due accounts")
@@ -181,12 +191,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def setup_logging(verbose: bool) -> None:
+    """WARNING by default, INFO with -v. httpx logs full URLs (WeChat puts the access token there)
+    and Scrapy logs several lines per crawl, so both stay at WARNING."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("httpx", "httpcore", "scrapy"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
     try:
         command: Command = args.func
         if command is sandbox_cli.cmd_sandbox:  # the sandbox needs no settings
-            return command(args, None, None)  # type: ignore[arg-type]
+            return command(args, None, None)
         settings = load_settings(args.config)
         return command(args, settings, _clock(args.now))
     except ConfigError as exc:

@@ -1,0 +1,40 @@
+"""`govmatrix demo`: starts the sandbox where the settings point, crawls simulated days, shows the store."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from govmatrix.cli import main
+
+from .conftest import sandbox_settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_demo_crawls_every_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("GOVMATRIX_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
+    config = sandbox_settings(tmp_path, f"http://127.0.0.1:{free_port()}")
+    assert main(["--config", str(config), "demo", "--days", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2016-06-01: crawled 48 accounts" in out and "2016-06-02: crawled 48 accounts" in out
+    assert " 0 failed" in out and "failed\n    " not in out
+    stored = next(line for line in out.splitlines() if line.startswith("posts stored:"))
+    for platform in ("feeds", "forum", "wechat", "weibo"):
+        assert platform in stored
+    assert "菏泽发布" in out and "online exchanges on the forum:" in out
+    assert "not there yet: the web UI" in out
+
+
+def test_demo_refuses_settings_not_pointing_at_a_local_sandbox(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    config = sandbox_settings(tmp_path, "https://m.weibo.cn")
+    assert main(["--config", str(config), "demo"]) == 2
+    assert "platforms.weibo.base_url: the demo needs the sandbox" in capsys.readouterr().err
