@@ -13,7 +13,6 @@ first load, peak memory under 300 MB.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import sqlite3
@@ -29,16 +28,11 @@ from sqlalchemy import text
 from govmatrix.models import Post
 from govmatrix.sandbox.texts import everyday_text
 from govmatrix.storage.db import make_engine, migrate
-from govmatrix.storage.repo import AccountSpec, Repo, _post_row
+from govmatrix.storage.repo import AccountSpec, Repo, _post_row, post_upsert_sql, post_values
 
 BATCH = 5_000
 ACCOUNTS = 24
 START = datetime(2016, 4, 1, tzinfo=UTC)
-COLUMNS = ("platform", "native_id", "account_id", "url", "title", "text", "html", "author", "published_at",
-           "first_seen_at", "updated_at", "reposts", "comments", "likes", "reads", "kind", "parent_native_id",
-           "media", "extra", "raw", "content_hash", "review_state")
-UPDATABLE = ("url", "title", "text", "html", "author", "published_at", "updated_at", "reposts", "comments",
-             "likes", "reads", "kind", "parent_native_id", "media", "extra", "raw", "content_hash")
 
 
 def synthetic(total: int, round_: int) -> Iterator[list[Post]]:
@@ -78,26 +72,7 @@ def run_repo(url: str, total: int) -> list[float]:
 def raw_rows(batch: list[Post], account_id: int, sqlite_style: bool) -> list[tuple[Any, ...]]:
     """The same row values Repo writes, converted as each driver needs them."""
     now = datetime.now(UTC)
-    rows = []
-    for post in batch:
-        row = _post_row(post, account_id, now)
-        values = []
-        for col in COLUMNS:
-            value = row[col]
-            if col in ("media", "extra", "raw"):
-                value = json.dumps(value, ensure_ascii=False)
-            elif sqlite_style and isinstance(value, datetime):
-                value = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-            values.append(value)
-        rows.append(tuple(values))
-    return rows
-
-
-def upsert_sql(placeholder: str) -> str:
-    sets = ", ".join(f"{c} = excluded.{c}" for c in UPDATABLE)
-    marks = ", ".join([placeholder] * len(COLUMNS))
-    return (f"INSERT INTO posts ({', '.join(COLUMNS)}) VALUES ({marks}) "
-            f"ON CONFLICT (platform, native_id) DO UPDATE SET {sets}")
+    return [post_values(_post_row(post, account_id, now), sqlite_style) for post in batch]
 
 
 def run_raw(execute_many: Callable[[list[tuple[Any, ...]]], None], total: int, sqlite_style: bool) -> list[float]:
@@ -119,7 +94,7 @@ def raw_sqlite(path: Path, total: int) -> list[float]:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    sql = upsert_sql("?")
+    sql = post_upsert_sql("?")
 
     def execute_many(rows: list[tuple[Any, ...]]) -> None:
         with conn:
@@ -140,7 +115,7 @@ def raw_postgres(url: str, total: int) -> list[float]:
                                 for n in range(ACCOUNTS)])
     engine.dispose()
     conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
-    sql = upsert_sql("%s")
+    sql = post_upsert_sql("%s")
 
     def execute_many(rows: list[tuple[Any, ...]]) -> None:
         with conn.transaction(), conn.cursor() as cur:

@@ -6,12 +6,12 @@ The same behaviour on SQLite and PostgreSQL, each with its native ``INSERT ... O
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, Insert, String, and_, any_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -67,7 +67,50 @@ def content_hash(post: Post) -> str:
         post.url, post.title, post.text, post.html, post.author, post.published_at.timestamp(), post.reposts,
         post.comments, post.likes, post.reads, post.kind, post.parent_native_id, post.media, post.extra,
     ]
-    return hashlib.md5(json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.md5(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
+
+
+# The bulk upsert of posts is the hottest write: it runs on the DB-API cursor with rows converted
+# once here, instead of through SQLAlchemy's per-row bind processing (about 40 % of the time).
+POST_COLUMNS = (
+    "platform", "native_id", "account_id", "url", "title", "text", "html", "author", "published_at",
+    "first_seen_at", "updated_at", "reposts", "comments", "likes", "reads", "kind", "parent_native_id",
+    "media", "extra", "raw", "content_hash", "review_state",
+)
+
+
+def post_upsert_sql(placeholder: str) -> str:
+    """``INSERT ... ON CONFLICT (platform, native_id) DO UPDATE`` for posts, with positional parameters."""
+    sets = ", ".join(f"{c} = excluded.{c}" for c in _POST_UPDATABLE)
+    marks = ", ".join([placeholder] * len(POST_COLUMNS))
+    return (f"INSERT INTO posts ({', '.join(POST_COLUMNS)}) VALUES ({marks}) "
+            f"ON CONFLICT (platform, native_id) DO UPDATE SET {sets}")
+
+
+def sqlite_time(value: datetime) -> str:
+    """A time as SQLAlchemy stores it on SQLite (UTC, fixed width, so text comparison is time order)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", timespec="microseconds")
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def post_values(row: dict[str, Any], sqlite_style: bool) -> tuple[Any, ...]:
+    """One row of ``_post_row`` as the driver takes it, in POST_COLUMNS order: JSON as text, and times
+    as SQLite text or as aware values."""
+    when = sqlite_time if sqlite_style else _as_is
+    return (
+        row["platform"], row["native_id"], row["account_id"], row["url"], row["title"], row["text"],
+        row["html"], row["author"], when(row["published_at"]), when(row["first_seen_at"]),
+        when(row["updated_at"]), row["reposts"], row["comments"], row["likes"], row["reads"], row["kind"],
+        row["parent_native_id"], _json_text(row["media"]), _json_text(row["extra"]), _json_text(row["raw"]),
+        row["content_hash"], row["review_state"],
+    )
+
+
+def _as_is(value: datetime) -> datetime:
+    return value
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -296,11 +339,13 @@ class Repo:
         changed = [r for r in rows if existing.get((r["platform"], r["native_id"]), r["content_hash"])
                    != r["content_hash"]]
         if new or changed:
-            stmt = self._insert(t.posts)
-            stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
-                index_elements=["platform", "native_id"],
-                set_={col: getattr(stmt.excluded, col) for col in _POST_UPDATABLE})  # type: ignore[attr-defined]
-            conn.execute(stmt, new + changed)
+            sqlite_style = self._dialect is sqlite
+            for row in new + changed:
+                if row["published_at"].tzinfo is None:
+                    raise ValueError(f"naive datetime {row['published_at']!r}: govmatrix stores only "
+                                     "timezone-aware times")
+            conn.exec_driver_sql(post_upsert_sql("?" if sqlite_style else "%s"),
+                                 [post_values(r, sqlite_style) for r in new + changed])
         return UpsertCounts(len(new), len(changed))
 
     def feed(self, *, department: str | None = None, platform: str | None = None, since: datetime | None = None,
