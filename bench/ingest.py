@@ -28,7 +28,7 @@ from sqlalchemy import text
 from govmatrix.models import Post
 from govmatrix.sandbox.texts import everyday_text
 from govmatrix.storage.db import make_engine, migrate
-from govmatrix.storage.repo import AccountSpec, Repo, _post_row, post_upsert_sql, post_values
+from govmatrix.storage.repo import AccountSpec, Repo, content_hash, post_upsert_sql, post_values
 
 BATCH = 5_000
 ACCOUNTS = 24
@@ -72,7 +72,7 @@ def run_repo(url: str, total: int) -> list[float]:
 def raw_rows(batch: list[Post], account_id: int, sqlite_style: bool) -> list[tuple[Any, ...]]:
     """The same row values Repo writes, converted as each driver needs them."""
     now = datetime.now(UTC)
-    return [post_values(_post_row(post, account_id, now), sqlite_style) for post in batch]
+    return [post_values(post, account_id, now, content_hash(post), sqlite_style) for post in batch]
 
 
 def run_raw(execute_many: Callable[[list[tuple[Any, ...]]], None], total: int, sqlite_style: bool) -> list[float]:

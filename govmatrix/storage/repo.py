@@ -96,16 +96,18 @@ def _json_text(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
-def post_values(row: dict[str, Any], sqlite_style: bool) -> tuple[Any, ...]:
-    """One row of ``_post_row`` as the driver takes it, in POST_COLUMNS order: JSON as text, and times
-    as SQLite text or as aware values."""
+def post_values(post: Post, account_id: int, now: datetime, digest: str, sqlite_style: bool) -> tuple[Any, ...]:
+    """One post as the driver takes it, in POST_COLUMNS order: JSON as text, and times as SQLite text
+    or as aware values. A new row starts as pending review; ``now`` is when it was first seen."""
+    if post.published_at.tzinfo is None:
+        raise ValueError(f"naive datetime {post.published_at!r}: govmatrix stores only timezone-aware times")
     when = sqlite_time if sqlite_style else _as_is
+    seen = when(now)
     return (
-        row["platform"], row["native_id"], row["account_id"], row["url"], row["title"], row["text"],
-        row["html"], row["author"], when(row["published_at"]), when(row["first_seen_at"]),
-        when(row["updated_at"]), row["reposts"], row["comments"], row["likes"], row["reads"], row["kind"],
-        row["parent_native_id"], _json_text(row["media"]), _json_text(row["extra"]), _json_text(row["raw"]),
-        row["content_hash"], row["review_state"],
+        post.platform, post.native_id, account_id, post.url, post.title, post.text, post.html, post.author,
+        when(post.published_at), seen, seen, post.reposts, post.comments, post.likes, post.reads, post.kind,
+        post.parent_native_id, _json_text(post.media), _json_text(post.extra), _json_text(post.raw), digest,
+        "pending",
     )
 
 
@@ -329,24 +331,22 @@ class Repo:
 
     def _upsert_batch(self, conn: Connection, account_id: int, batch: Sequence[Post], now: datetime) -> UpsertCounts:
         p = t.posts.c
-        rows = [_post_row(post, account_id, now) for post in batch]
+        digests = [content_hash(post) for post in batch]
         existing: dict[tuple[str, str], str] = {}
-        for platform in {r["platform"] for r in rows}:
-            ids = [r["native_id"] for r in rows if r["platform"] == platform]
+        for platform in {post.platform for post in batch}:
+            ids = [post.native_id for post in batch if post.platform == platform]
             query = select(p.native_id, p.content_hash).where(p.platform == platform, self._among(p.native_id, ids))
             existing.update({(platform, nid): h for nid, h in conn.execute(query).all()})
-        new = [r for r in rows if (r["platform"], r["native_id"]) not in existing]
-        changed = [r for r in rows if existing.get((r["platform"], r["native_id"]), r["content_hash"])
-                   != r["content_hash"]]
-        if new or changed:
-            sqlite_style = self._dialect is sqlite
-            for row in new + changed:
-                if row["published_at"].tzinfo is None:
-                    raise ValueError(f"naive datetime {row['published_at']!r}: govmatrix stores only "
-                                     "timezone-aware times")
-            conn.exec_driver_sql(post_upsert_sql("?" if sqlite_style else "%s"),
-                                 [post_values(r, sqlite_style) for r in new + changed])
-        return UpsertCounts(len(new), len(changed))
+        sqlite_style = self._dialect is sqlite
+        rows, new = [], 0
+        for post, digest in zip(batch, digests, strict=True):
+            stored = existing.get((post.platform, post.native_id))
+            if stored != digest:
+                new += stored is None
+                rows.append(post_values(post, account_id, now, digest, sqlite_style))
+        if rows:
+            conn.exec_driver_sql(post_upsert_sql("?" if sqlite_style else "%s"), rows)
+        return UpsertCounts(new, len(rows) - new)
 
     def feed(self, *, department: str | None = None, platform: str | None = None, since: datetime | None = None,
              until: datetime | None = None, limit: int = 50) -> list[dict[str, Any]]:
@@ -428,17 +428,6 @@ class Repo:
 def _dedup(posts: Sequence[Post]) -> list[Post]:
     """The last copy of each (platform, native id) wins within one write."""
     return list({(p.platform, p.native_id): p for p in posts}.values())
-
-
-def _post_row(post: Post, account_id: int, now: datetime) -> dict[str, Any]:
-    return {
-        "platform": post.platform, "native_id": post.native_id, "account_id": account_id, "url": post.url,
-        "title": post.title, "text": post.text, "html": post.html, "author": post.author,
-        "published_at": post.published_at, "first_seen_at": now, "updated_at": now, "reposts": post.reposts,
-        "comments": post.comments, "likes": post.likes, "reads": post.reads, "kind": post.kind,
-        "parent_native_id": post.parent_native_id, "media": post.media, "extra": post.extra, "raw": post.raw,
-        "content_hash": content_hash(post), "review_state": "pending",
-    }
 
 
 def _account(row: Any) -> Account:
