@@ -20,6 +20,7 @@ from govmatrix.demo import DEMO_DAYS, run_demo
 from govmatrix.errors import ConfigError, MatrixError
 from govmatrix.matrix.feed import feed
 from govmatrix.models import PLATFORMS
+from govmatrix.pacing import needs_attention
 from govmatrix.refresh import refresh_many
 from govmatrix.render import clip, table
 from govmatrix.sandbox import cli as sandbox_cli
@@ -57,16 +58,24 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    repo, tz = open_repo(settings), settings.tz
-    runs = repo.last_runs()
-    rows = []
+    repo, tz, now = open_repo(settings), settings.tz, clock.now()
+    runs, failing = repo.last_runs(), repo.failing_since()
+    rows, flagged = [], 0
     for a in repo.accounts():
         run = runs.get(a.id or -1)
         last = f"{run['status']} +{run['new_posts']}/~{run['updated_posts']}" if run else "never"
-        rows.append((a.platform, a.native_id, a.name, last, _local(a.last_success_at, tz),
-                     a.error_count or "", clip(a.last_error or "", 60), _local(a.next_check_at, tz)))
-    headers = ("platform", "id", "name", "last crawl", "last success", "errors", "last error", "next check")
+        since = failing.get(a.id or -1)
+        attention = needs_attention(since, now, after_days=settings.scheduler.attention_after_days)
+        flagged += attention
+        state = "disabled" if not a.enabled else ("ATTENTION" if attention else ("back-off" if a.error_count else "ok"))
+        rows.append((a.platform, a.native_id, clip(a.name, 16), state, last, _local(a.last_success_at, tz),
+                     a.error_count or "", _local(since, tz) if since else "", clip(a.last_error or "", 60),
+                     _local(a.next_check_at, tz)))
+    headers = ("platform", "id", "name", "state", "last crawl", "last success", "errors", "failing since",
+               "last error", "next check")
     print(table(headers, rows))
+    if flagged:
+        print(f"{flagged} accounts need attention: failing for {settings.scheduler.attention_after_days} days or more")
     return 0
 
 

@@ -40,3 +40,8 @@ def backoff_delay(error_count: int, *, min_interval: int, max_interval: int, ret
     delay = min(float(max_interval), min_interval * (2.0**exponent)) * rng.uniform(0.8, 1.2)
     delay = min(delay, float(max_interval))
     return max(delay, retry_after or 0.0)
+
+
+def needs_attention(failing_since: datetime | None, now: datetime, *, after_days: int) -> bool:
+    """An account failing for ``after_days`` days or more is flagged for a person to look at, never dropped."""
+    return failing_since is not None and now - failing_since >= timedelta(days=after_days)

@@ -72,3 +72,22 @@ def test_status_lists_every_account(config: Path, capsys: pytest.CaptureFixture[
     assert main(["--config", str(config), "status"]) == 0
     out = capsys.readouterr().out
     assert "2810374651" in out and "never" in out
+
+
+def test_status_flags_accounts_failing_for_days(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import timedelta
+
+    repo, _ = initialize(load_settings(config))
+    [account] = repo.accounts()
+    first = datetime(2016, 7, 1, 8, 0, tzinfo=SHANGHAI)
+    for day in range(4):
+        at = first + timedelta(days=day)
+        repo.record_failure(account.id or 0, started=at, finished=at, requests=1, next_check_at=at,
+                            error="weibo 2810374651: rate limited (HTTP 418)")
+    repo.engine.dispose()
+    assert main(["--config", str(config), "--now", "2016-07-03T09:00", "status"]) == 0
+    early = capsys.readouterr().out
+    assert "back-off" in early and "ATTENTION" not in early and "rate limited (HTTP 418)" in early
+    assert main(["--config", str(config), "--now", "2016-07-04T09:00", "status"]) == 0
+    late = capsys.readouterr().out
+    assert "ATTENTION" in late and "2016-07-01 08:00" in late and "1 accounts need attention" in late

@@ -38,3 +38,11 @@ def test_backoff_grows_exponentially_with_jitter_and_caps() -> None:
 def test_retry_after_is_honoured() -> None:
     assert backoff_delay(1, min_interval=60, max_interval=3600, retry_after=7200) == 7200
     assert backoff_delay(1, min_interval=600, max_interval=3600, retry_after=5, rng=random.Random(0)) >= 480
+
+
+def test_needs_attention_after_the_set_number_of_days() -> None:
+    from govmatrix.pacing import needs_attention
+
+    assert not needs_attention(None, NOW, after_days=3)
+    assert not needs_attention(NOW - timedelta(days=2, hours=23), NOW, after_days=3)
+    assert needs_attention(NOW - timedelta(days=3), NOW, after_days=3)

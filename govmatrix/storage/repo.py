@@ -416,6 +416,20 @@ class Repo:
 
     # -- status ---------------------------------------------------------------------------------------
 
+    def failing_since(self) -> dict[int, datetime]:
+        """For every account whose latest crawl failed: when its current run of failures began."""
+        r = t.crawl_runs.c
+        last_ok = select(r.account_id, func.max(r.started_at).label("at")).where(r.status == "ok").group_by(
+            r.account_id).subquery()
+        query = select(r.account_id, func.min(r.started_at)).outerjoin(
+            last_ok, last_ok.c.account_id == r.account_id).where(
+            r.status == "error", or_(last_ok.c.at.is_(None), r.started_at > last_ok.c.at)).group_by(r.account_id)
+        failing = t.accounts.c
+        with self.engine.connect() as conn:
+            broken = set(conn.execute(select(failing.id).where(failing.error_count > 0)).scalars())
+            rows = conn.execute(query).all()
+        return {account_id: at for account_id, at in rows if account_id in broken}
+
     def last_runs(self) -> dict[int, dict[str, Any]]:
         """The latest crawl run of every account, keyed by account id."""
         r = t.crawl_runs.c

@@ -159,3 +159,22 @@ def test_due_accounts_and_crawl_outcomes(repo: Repo) -> None:
     runs = repo.last_runs()
     assert runs[one]["status"] == "ok" and runs[one]["new_posts"] == 3
     assert runs[two]["status"] == "error"
+
+
+def test_failing_since_is_the_start_of_the_current_failures(repo: Repo) -> None:
+    repo.sync_accounts([spec("1"), spec("2")])
+    one, two = account_id(repo, "1"), account_id(repo, "2")
+    day = timedelta(days=1)
+
+    def fail(aid: int, at: datetime) -> None:
+        repo.record_failure(aid, started=at, finished=at, error="x", requests=1, next_check_at=at)
+
+    fail(one, NOW - 5 * day)
+    repo.record_success(one, started=NOW - 4 * day, finished=NOW - 4 * day, counts=UpsertCounts(), requests=1,
+                        next_check_at=NOW, cursor=None)
+    fail(one, NOW - 3 * day)
+    fail(one, NOW - 2 * day)
+    fail(two, NOW - day)
+    repo.record_success(two, started=NOW, finished=NOW, counts=UpsertCounts(), requests=1, next_check_at=NOW,
+                        cursor=None)
+    assert repo.failing_since() == {one: (NOW - 3 * day).astimezone(UTC)}
