@@ -88,3 +88,36 @@ def test_captcha_and_truncated_pages_fail_the_whole_crawl() -> None:
         crawl(FakeWeibo(timeline="captcha.json"))
     with pytest.raises(ParseError, match=f"weibo {UID}:"):
         crawl(FakeWeibo(timeline="timeline_truncated.json"))
+
+
+def test_open_api_mode_when_a_token_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from govmatrix.config import Secret
+
+    monkeypatch.setenv("WEIBO_TOKEN", "2.00tok")
+    seen: list[httpx.URL] = []
+    timeline = json.loads(fixture("open_user_timeline.json"))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        if request.url.path == "/2/users/show.json":
+            return httpx.Response(200, content=fixture("open_users_show.json"))
+        return httpx.Response(200, json=timeline)
+
+    settings = PlatformSettings(base_url="https://m.weibo.cn", open_api_url="https://api.weibo.com",
+                                access_token=Secret(env="WEIBO_TOKEN"))
+
+    async def go() -> CrawlResult:
+        client = PlatformClient("weibo", rate=0, concurrency=2, transport=httpx.MockTransport(handler))
+        async with client:
+            ctx = CrawlContext(account=Account(platform="weibo", native_id=UID, name="测试"),
+                               now=datetime(2030, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai")), known=lambda ids: set(),
+                               horizon_days=10_000)
+            return await WeiboCrawler(settings, client).crawl(ctx)
+
+    result = asyncio.run(go())
+    assert [url.path for url in seen] == ["/2/users/show.json", "/2/statuses/user_timeline.json"]
+    assert all(url.params["access_token"] == "2.00tok" and url.params["uid"] == UID for url in seen)
+    assert [p.native_id for p in result.posts] == [str(s["idstr"] if "idstr" in s else s["id"])
+                                                   for s in timeline["statuses"]]
+    [snapshot] = result.snapshots
+    assert snapshot.followers == json.loads(fixture("open_users_show.json"))["followers_count"]
