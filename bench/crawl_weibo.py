@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sandbox_process import sandbox_process  # noqa: E402
+from support import sandbox_process  # noqa: E402
 
 from govmatrix.clock import SHANGHAI  # noqa: E402
 from govmatrix.config import Settings  # noqa: E402

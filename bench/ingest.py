@@ -16,6 +16,7 @@ import argparse
 import os
 import resource
 import sqlite3
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -23,12 +24,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from support import fresh_pg_schema  # noqa: E402
 
-from govmatrix.models import Post
-from govmatrix.sandbox.texts import everyday_text
-from govmatrix.storage.db import make_engine, migrate
-from govmatrix.storage.repo import AccountSpec, Repo, content_hash, post_upsert_sql, post_values
+from govmatrix.models import Post  # noqa: E402
+from govmatrix.sandbox.texts import everyday_text  # noqa: E402
+from govmatrix.storage.db import make_engine, migrate  # noqa: E402
+from govmatrix.storage.repo import AccountSpec, Repo, content_hash, post_upsert_sql, post_values  # noqa: E402
 
 BATCH = 5_000
 ACCOUNTS = 24
@@ -125,16 +127,6 @@ def raw_postgres(url: str, total: int) -> list[float]:
         return run_raw(execute_many, total, sqlite_style=False)
     finally:
         conn.close()
-
-
-def fresh_pg_schema(url: str, name: str) -> str:
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {name}"))
-    engine.dispose()
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3D{name}"
 
 
 def report(backend: str, ours: list[float], base: list[float]) -> None:

@@ -20,10 +20,10 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sandbox_process import sandbox_process  # noqa: E402
+from support import fresh_pg_schema, sandbox_process  # noqa: E402
 
 from govmatrix.clock import SHANGHAI  # noqa: E402
 from govmatrix.storage import schema as t  # noqa: E402
@@ -44,15 +44,6 @@ horizon_days = 2
 """
 
 
-def fresh_schema(pg: str, name: str) -> str:
-    engine = make_engine(pg)
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {name}"))
-    engine.dispose()
-    return f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{name}"
-
-
 def refreshed(db: str) -> int:
     engine = make_engine(db)
     with engine.connect() as conn:
@@ -64,7 +55,7 @@ def refreshed(db: str) -> int:
 
 def measure(workers: int, ids: list[str], url: str, pg: str, tmp: Path) -> tuple[float, float]:
     """Seconds until every account was refreshed, and CPU seconds of the scheduler processes."""
-    db = fresh_schema(pg, "bench_schedule")
+    db = fresh_pg_schema(pg, "bench_schedule")
     engine = make_engine(db)
     migrate(engine)
     Repo(engine).sync_accounts([AccountSpec("bench", "bench", "weibo", i, i, True, None, {}) for i in ids])
@@ -104,7 +95,7 @@ def main() -> None:
             seconds, cpu = measure(workers, ids, url, args.pg, Path(tmp))
             print(f"{workers} scheduler{'s' if workers > 1 else ' '}: {len(ids) / seconds:8,.1f} accounts refreshed/s "
                   f"({seconds:.1f} s), CPU {1000 * cpu / len(ids):.1f} ms per refreshed account")
-        fresh_schema(args.pg, "bench_schedule")
+        fresh_pg_schema(args.pg, "bench_schedule")
 
 
 if __name__ == "__main__":

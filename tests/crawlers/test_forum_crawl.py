@@ -25,7 +25,6 @@ from govmatrix.crawlers.base import CrawlContext, crawler_class, make_client
 from govmatrix.errors import CrawlError, FetchError, LoginRequired, ParseError, RateLimited
 from govmatrix.models import Account, CrawlResult
 from govmatrix.refresh import refresh_many
-from govmatrix.sandbox import app as sandbox_app
 from govmatrix.sandbox.app import SandboxConfig, SandboxServer
 from govmatrix.storage.db import make_engine, migrate
 from govmatrix.storage.exchanges import ExchangeStore
@@ -67,8 +66,7 @@ def apply(account: Account, result: CrawlResult, now: datetime) -> None:
 
 
 @pytest.fixture
-def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
-    monkeypatch.setitem(sandbox_app.PLATFORMS, "forum", "govmatrix.sandbox.forum:ForumPlatform")
+def sandbox() -> Iterator[SandboxServer]:
     with SandboxServer(SandboxConfig(seed=5, start=START)) as server:
         yield server
 

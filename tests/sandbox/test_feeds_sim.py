@@ -16,7 +16,6 @@ import pytest
 
 from govmatrix.clock import SHANGHAI
 from govmatrix.crawlers.text import html_to_text
-from govmatrix.sandbox import app as sandbox_app
 from govmatrix.sandbox.app import SandboxConfig, SandboxServer
 from govmatrix.sandbox.city import DEPARTMENTS
 from govmatrix.sandbox.texts import press_release
@@ -28,11 +27,9 @@ PINYIN = re.compile(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùü]+\)")
 
 @contextmanager
 def feeds_sandbox(seed: int = 13) -> Iterator[SandboxServer]:
-    """A running sandbox with the department-site feeds registered."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(sandbox_app.PLATFORMS, "feeds", "govmatrix.sandbox.feeds:FeedsPlatform")
-        with SandboxServer(SandboxConfig(seed=seed, start=START)) as server:
-            yield server
+    """A running sandbox."""
+    with SandboxServer(SandboxConfig(seed=seed, start=START)) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from parsel import Selector
 
 from govmatrix.clock import SHANGHAI
 from govmatrix.crawlers.text import html_to_text
-from govmatrix.sandbox import app as sandbox_app
 from govmatrix.sandbox.app import SandboxConfig, SandboxServer
 from govmatrix.sandbox.city import DEPARTMENTS
 
@@ -28,11 +27,9 @@ FLOOR_NAMES = {"楼主": 1, "沙发": 2, "板凳": 3, "地板": 4}
 
 @contextmanager
 def forum_sandbox(seed: int = 9, start: datetime = START) -> Iterator[SandboxServer]:
-    """A running sandbox with the forum platform registered."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(sandbox_app.PLATFORMS, "forum", "govmatrix.sandbox.forum:ForumPlatform")
-        with SandboxServer(SandboxConfig(seed=seed, start=start)) as server:
-            yield server
+    """A running sandbox."""
+    with SandboxServer(SandboxConfig(seed=seed, start=start)) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from parsel import Selector
 
 from govmatrix.clock import SHANGHAI
 from govmatrix.crawlers.text import html_to_text
-from govmatrix.sandbox import app as sandbox_app
 from govmatrix.sandbox.app import SandboxConfig, SandboxServer
 from govmatrix.sandbox.city import DEPARTMENTS
 from govmatrix.sandbox.wechat_tokens import TokenDesk
@@ -32,12 +31,10 @@ NEWS_FIELDS = {"title": str, "author": str, "digest": str, "content": str, "cont
 
 @contextmanager
 def wechat_sandbox(seed: int = 5, faults: str = "none") -> Iterator[SandboxServer]:
-    """A running sandbox with the WeChat platform registered."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(sandbox_app.PLATFORMS, "wechat", "govmatrix.sandbox.wechat:WechatPlatform")
-        with SandboxServer(SandboxConfig(seed=seed, start=START, faults=faults)) as server:
-            server.state.stall_seconds, server.state.slow_seconds = 0.05, 0.01
-            yield server
+    """A running sandbox."""
+    with SandboxServer(SandboxConfig(seed=seed, start=START, faults=faults)) as server:
+        server.state.stall_seconds, server.state.slow_seconds = 0.05, 0.01
+        yield server
 
 
 @pytest.fixture(scope="module")

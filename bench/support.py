@@ -1,4 +1,4 @@
-"""Run the sandbox in its own process for benchmarks, so it does not share the crawler's interpreter."""
+"""What the benchmarks share: the sandbox in a process of its own, and a fresh PostgreSQL schema."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+from sqlalchemy import text
+
+from govmatrix.storage.db import make_engine
 
 
 def free_port() -> int:
@@ -39,3 +42,13 @@ def sandbox_process(*args: str) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def fresh_pg_schema(url: str, name: str) -> str:
+    """Drop and create schema ``name``; return ``url`` with its search_path set to it."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {name}"))
+    engine.dispose()
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{name}"
