@@ -67,7 +67,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
         since = failing.get(a.id or -1)
         attention = needs_attention(since, now, after_days=settings.scheduler.attention_after_days)
         flagged += attention
-        state = "disabled" if not a.enabled else ("ATTENTION" if attention else ("back-off" if a.error_count else "ok"))
+        state = ("disabled" if not a.enabled else "ATTENTION" if attention else "back-off" if a.error_count
+                 else "ok" if run else "new")
         rows.append((a.platform, a.native_id, clip(a.name, 16), state, last, _local(a.last_success_at, tz),
                      a.error_count or "", _local(since, tz) if since else "", clip(a.last_error or "", 60),
                      _local(a.next_check_at, tz)))
