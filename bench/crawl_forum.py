@@ -9,9 +9,8 @@ which must be equal. Run without and with added latency per response (the sandbo
 
     python bench/crawl_forum.py [--threads 200] [--latency-ms 20] [--concurrency 8]
 
-What the sandbox cannot give yet: 200 threads of 40 posts. Its boards hold 1 to 30 posts a thread
-(citizen threads and weekly or monthly sessions), so the benchmark takes whole boards, the busiest
-first, until they hold --threads threads, and prints the posts per thread it actually got.
+The pages are the sandbox's load-test board (fid 90, ``--forum-load-threads``): --threads
+threads of exactly 40 posts each, 20 threads a list page and 10 posts a thread page.
 """
 
 from __future__ import annotations
@@ -40,8 +39,8 @@ from govmatrix.crawlers.forum import ForumCrawler
 from govmatrix.crawlers.http import PlatformClient
 from govmatrix.crawlers.text import parse_chinese_time
 from govmatrix.models import Account
-from govmatrix.sandbox import app as sandbox_app
 from govmatrix.sandbox.app import Sandbox, SandboxConfig, uvicorn_config
+from govmatrix.sandbox.forum_load import LOAD_ACCOUNT, LOAD_FID
 
 START = datetime(2016, 6, 1, 12, 0, tzinfo=SHANGHAI)
 
@@ -136,21 +135,6 @@ def serve(sandbox: Sandbox) -> tuple[uvicorn.Server, str]:
     return server, f"http://127.0.0.1:{port}/forum"
 
 
-def busiest_boards(sandbox: Sandbox, threads: int) -> list[tuple[int, str]]:
-    """Department boards, the busiest first, until they hold ``threads`` threads: (fid, forum user)."""
-    forum = sandbox.platforms["forum"].forum  # type: ignore[attr-defined]
-    boards = sorted((b for b in forum.boards if b.account is not None),
-                    key=lambda b: len(forum.threads(b, START)), reverse=True)
-    chosen: list[tuple[int, str]] = []
-    total = 0
-    for board in boards:
-        chosen.append((board.fid, board.account))
-        total += len(forum.threads(board, START))
-        if total >= threads:
-            break
-    return chosen
-
-
 def run_side(side: str, base: str, boards: list[tuple[int, str]], since: datetime,
              concurrency: int) -> dict[str, Any]:
     done = subprocess.run([sys.executable, __file__, "--phase", side, "--base", base, "--boards",
@@ -184,10 +168,9 @@ def main() -> None:
     if args.phase:
         phase(args)
         return
-    sandbox_app.PLATFORMS.setdefault("forum", "govmatrix.sandbox.forum:ForumPlatform")
-    sandbox = Sandbox(SandboxConfig(seed=1, start=START))
+    sandbox = Sandbox(SandboxConfig(seed=1, start=START, forum_load_threads=args.threads))
     server, url = serve(sandbox)
-    boards = busiest_boards(sandbox, args.threads)
+    boards = [(LOAD_FID, LOAD_ACCOUNT)]
     since = sandbox.state.history_start - timedelta(days=1)  # whole boards
     run_side("baseline", url, boards, since, args.concurrency)  # warm-up: the sandbox builds threads lazily
     for latency in sorted({0, args.latency_ms}):

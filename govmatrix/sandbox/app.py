@@ -40,13 +40,17 @@ PLATFORMS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class SandboxConfig:
-    """How to build a world: ``start`` None means the live system clock."""
+    """How to build a world: ``start`` None means the live system clock.
+
+    ``forum_load_threads`` adds the forum's load-test board of that many 40-post threads (0: none).
+    """
 
     seed: int = 1
     start: datetime | None = None
     faults: str = "none"
     latency_ms: int = 0
     accounts: int = 0
+    forum_load_threads: int = 0
 
 
 def make_world(config: SandboxConfig) -> World:
@@ -60,7 +64,7 @@ def make_world(config: SandboxConfig) -> World:
     history_start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=SHANGHAI)
     state = SandboxState(config.seed, now, history_start, config.faults, config.latency_ms,
                          live=config.start is None)
-    return World(state, accounts=config.accounts)
+    return World(state, accounts=config.accounts, forum_load_threads=config.forum_load_threads)
 
 
 def load_platforms(world: World, faults: FaultPlan) -> dict[str, SimulatedPlatform]:

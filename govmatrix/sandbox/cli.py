@@ -12,6 +12,7 @@ from starlette.routing import Mount
 from govmatrix.clock import SHANGHAI, parse_instant
 from govmatrix.errors import ConfigError
 from govmatrix.sandbox.app import Sandbox, SandboxConfig, serve
+from govmatrix.sandbox.forum_load import LOAD_ACCOUNT, LOAD_FID, MAX_LOAD_THREADS, POSTS_PER_THREAD
 from govmatrix.sandbox.state import FAULT_PROFILES
 from govmatrix.sandbox.weibo_posts import MAX_ACCOUNTS
 
@@ -41,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--accounts", type=_natural, default=0,
                         help=f"pad the world to N accounts with synthetic Weibo accounts (at most {MAX_ACCOUNTS} "
                              "on Weibo), for load tests")
+    parser.add_argument("--forum-load-threads", type=_natural, default=0, metavar="N",
+                        help=f"add a forum board (fid {LOAD_FID}, moderator {LOAD_ACCOUNT}) of N threads of "
+                             f"{POSTS_PER_THREAD} posts each (at most {MAX_LOAD_THREADS}), for load tests; default: none")
 
 
 def register(sub: Any) -> None:
@@ -52,7 +56,7 @@ def register(sub: Any) -> None:
 
 def build_config(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig(seed=args.seed, start=args.start, faults=args.faults, latency_ms=args.latency_ms,
-                         accounts=args.accounts)
+                         accounts=args.accounts, forum_load_threads=args.forum_load_threads)
 
 
 def cmd_sandbox(args: argparse.Namespace, settings: object = None, clock: object = None) -> int:

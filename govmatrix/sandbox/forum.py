@@ -10,7 +10,8 @@
 
 Boards differ in charset: most are UTF-8; some GBK, declared in the Content-Type header and/or
 the ``<meta>``; one (fid 44) sends GBK bytes and declares no charset anywhere. Only the
-department boards are in the truth; the general board (fid 2) is citizens' noise.
+department boards are in the truth; the general board (fid 2) is citizens' noise. On request
+a load-test board (fid 90) is added: see :mod:`govmatrix.sandbox.forum_load`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from govmatrix.clock import SHANGHAI
 from govmatrix.sandbox import forum_html as page
 from govmatrix.sandbox.faults import FaultPlan
+from govmatrix.sandbox.forum_load import LoadedForumWorld
 from govmatrix.sandbox.forum_world import Board, ForumPost, ForumWorld, Thread
 from govmatrix.sandbox.platform import SimulatedPlatform, TruthQuery
 from govmatrix.sandbox.simkit import cdata, iso_local, plain_text, rfc822_utc, site_root
@@ -51,7 +53,8 @@ class ForumPlatform(SimulatedPlatform):
 
     def __init__(self, world: World, faults: FaultPlan) -> None:
         super().__init__(world, faults)
-        self.forum = ForumWorld(world)
+        load = world.forum_load_threads
+        self.forum = LoadedForumWorld(world, load) if load else ForumWorld(world)
 
     def mounts(self) -> dict[str, list[BaseRoute]]:
         """Routes per mount prefix (``/forum``), relative to it."""

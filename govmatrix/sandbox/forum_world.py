@@ -121,6 +121,7 @@ class ForumWorld:
         accounts = world.on("forum")
         self.boards = [Board(GENERAL_FID, GENERAL_NAME, 0, None, 1, "", "none", False, "utf-8", "both")]
         self.boards += [self._board(a, i + 1) for i, a in enumerate(accounts)]
+        self.daily_boards = len(self.boards)  # boards whose thread ids are numbered by day (see above)
         self.by_fid = {b.fid: b for b in self.boards}
         self.citizens = words.citizen_names(world.rng("forum-users"), 80)
         self._days: dict[tuple[int, int], tuple[Thread, ...]] = {}
@@ -149,7 +150,7 @@ class ForumWorld:
         if offset < 0:
             return None
         rest, n = divmod(offset, SLOTS)
-        day, index = divmod(rest, len(self.boards))
+        day, index = divmod(rest, self.daily_boards)
         threads = self.threads_on(self.boards[index], day)
         found = threads[n] if n < len(threads) else None
         if found is None or not self.world.state.history_start <= found.created <= now:
@@ -203,7 +204,7 @@ class ForumWorld:
         return tuple(self._build(board, day, n, at, kind) for n, (at, kind) in enumerate(specs))
 
     def _build(self, board: Board, day: int, n: int, at: datetime, kind: str) -> Thread:
-        tid = TID_BASE + (day * len(self.boards) + board.index) * SLOTS + n
+        tid = TID_BASE + (day * self.daily_boards + board.index) * SLOTS + n
         r = self.world.rng("forum-thread", board.fid, day, n)
         if kind == "session":
             return self._session(board, tid, at, r.uniform(30, 90))

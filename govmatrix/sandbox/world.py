@@ -134,12 +134,14 @@ class World:
     ``state`` carries the clock and fault settings; everything else derives from ``seed`` and
     ``state.history_start`` (day 0 of the world). Platforms keep their own content generators
     and use these helpers so that the same press release, follower series and activity rhythm
-    show up consistently across platforms.
+    show up consistently across platforms. ``forum_load_threads`` asks the forum for its
+    load-test board (see :mod:`govmatrix.sandbox.forum_load`); 0 means none.
     """
 
-    def __init__(self, state: SandboxState, accounts: int = 0) -> None:
+    def __init__(self, state: SandboxState, accounts: int = 0, forum_load_threads: int = 0) -> None:
         self.state = state
         self.seed = state.seed
+        self.forum_load_threads = forum_load_threads
         self.accounts: list[WorldAccount] = _catalogue()
         extra = accounts - len(self.accounts)
         if extra > 0:

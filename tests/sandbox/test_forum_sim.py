@@ -296,3 +296,25 @@ def test_the_same_seed_gives_identical_bytes() -> None:
     first = snapshot(4)
     assert snapshot(4) == first
     assert snapshot(5) != first
+
+
+def test_the_load_board_holds_threads_of_40_posts_and_leaves_the_others_alone(sandbox: SandboxServer,
+                                                                            client: httpx.Client) -> None:
+    config = SandboxConfig(seed=9, start=START, forum_load_threads=25)
+    with SandboxServer(config) as server, httpx.Client(base_url=server.url + "/forum", timeout=10) as loaded:
+        rows = _thread_list(loaded, 90)
+        assert len({r["tid"] for r in rows}) == 25 and {r["replies"] for r in rows} == {39}
+        assert max(r["page"] for r in rows) == 2
+        truth = server.truth(platforms=["forum"], accounts=["压力测试版主"])["posts"]
+        assert len(truth) == 25 * 40 and {p["fid"] for p in truth} == {90}
+        for row in rows[::8]:
+            served = _thread_posts(loaded, row["tid"])
+            assert [p["floor"] for p in served] == list(range(1, 41)) and served[0]["author"] == "压力测试版主"
+            assert max(p["at"] for p in served) < START and any(p["quote"] for p in served)
+            expected = sorted((p for p in truth if p["tid"] == row["tid"]), key=lambda p: p["floor"])
+            assert [p["text"] for p in served] == [p["text"] for p in expected]
+        tid = max(p["tid"] for p in server.truth(platforms=["forum"])["posts"] if p["fid"] == 44)
+        for params in ({"mod": "forumdisplay", "fid": 41, "page": 2}, {"mod": "viewthread", "tid": tid}):
+            ours, theirs = loaded.get("/forum.php", params=params), client.get("/forum.php", params=params)
+            assert ours.content.replace(server.url.encode(), b"ROOT") == theirs.content.replace(
+                sandbox.url.encode(), b"ROOT")
