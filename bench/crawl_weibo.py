@@ -30,7 +30,7 @@ from support import sandbox_process  # noqa: E402
 
 from govmatrix.clock import SHANGHAI  # noqa: E402
 from govmatrix.config import Settings  # noqa: E402
-from govmatrix.refresh import CrawlerPool, refresh_account  # noqa: E402
+from govmatrix.refresh import CrawlerPool, refresh_many  # noqa: E402
 from govmatrix.storage.db import make_engine, migrate  # noqa: E402
 from govmatrix.storage.repo import AccountSpec, Repo  # noqa: E402
 
@@ -45,14 +45,12 @@ def settings_for(url: str, db: str, concurrency: int) -> Settings:
 
 
 async def crawl_all(settings: Settings, repo: Repo, urls: list[str]) -> tuple[float, int]:
-    """Crawl every account; returns (seconds, posts stored)."""
+    """Crawl every account as `govmatrix crawl --all` does; returns (seconds, posts stored)."""
     pool = CrawlerPool(settings)
-    crawler = pool.get("weibo")
-    crawler.client.http.event_hooks["request"].append(_recorder(urls))
+    pool.get("weibo").client.http.event_hooks["request"].append(_recorder(urls))
     accounts = repo.accounts(platform="weibo")
     began = time.perf_counter()
-    outcomes = await asyncio.gather(*(refresh_account(a, crawler, repo, settings, lambda: START)
-                                      for a in accounts))
+    outcomes = await refresh_many(accounts, repo, settings, lambda: START, pool=pool)
     seconds = time.perf_counter() - began
     await pool.aclose()
     failed = [o.error for o in outcomes if not o.ok]

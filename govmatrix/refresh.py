@@ -24,6 +24,8 @@ from govmatrix.storage.repo import Repo, UpsertCounts
 
 log = logging.getLogger("govmatrix.refresh")
 
+ACCOUNTS_IN_FLIGHT = 32  # accounts crawled at once by one pass; the platform budgets pace the requests
+
 
 @dataclass(frozen=True)
 class RefreshOutcome:
@@ -107,18 +109,31 @@ def unsupported(account: Account, error: NotImplementedError, now: datetime) -> 
 
 
 async def refresh_many(accounts: Sequence[Account], repo: Repo, settings: Settings,
-                       clock: Callable[[], datetime]) -> list[RefreshOutcome]:
-    """Refresh accounts concurrently; each platform's shared client keeps to its request budget."""
-    pool = CrawlerPool(settings)
+                       clock: Callable[[], datetime], *, pool: CrawlerPool | None = None,
+                       in_flight: int = ACCOUNTS_IN_FLIGHT) -> list[RefreshOutcome]:
+    """Refresh accounts concurrently; each platform's shared client keeps to its request budget.
+
+    At most ``in_flight`` accounts are crawled at once: a crawl holds its pages in memory until it
+    is stored, so starting thousands together would hold them all.
+    """
+    own_pool = pool is None
+    pool = pool or CrawlerPool(settings)
+    slots = asyncio.Semaphore(in_flight)
     outcomes: list[RefreshOutcome] = []
+
+    async def one(account: Account, crawler: Crawler) -> RefreshOutcome:
+        async with slots:
+            return await refresh_account(account, crawler, repo, settings, clock)
+
     jobs = []
     try:
         for account in accounts:
             try:
-                jobs.append(refresh_account(account, pool.get(account.platform), repo, settings, clock))
+                jobs.append(one(account, pool.get(account.platform)))
             except NotImplementedError as exc:
                 outcomes.append(unsupported(account, exc, clock()))
         outcomes += await asyncio.gather(*jobs)
     finally:
-        await pool.aclose()
+        if own_pool:
+            await pool.aclose()
     return outcomes

@@ -7,12 +7,13 @@ For the ``ok:0`` "这里还没有内容" answer ``parse_envelope`` returns ``{"e
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import orjson
 
 from govmatrix.crawlers.text import html_to_text, parse_chinese_time, parse_count, sanitize_html
 from govmatrix.errors import FetchError, LoginRequired, ParseError, RateLimited
@@ -94,8 +95,8 @@ def is_exact_time(value: object) -> bool:
 
 def _load_object(body: bytes, uid: str) -> dict[str, Any]:
     try:
-        document = json.loads(body)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        document = orjson.loads(body)
+    except ValueError as exc:  # orjson.JSONDecodeError (also for bad UTF-8) is a ValueError
         raise _parse_error(f"malformed or truncated JSON ({exc})", uid) from exc
     if not isinstance(document, dict):
         raise _parse_error(f"expected a JSON object, got {type(document).__name__}", uid)
