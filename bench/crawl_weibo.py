@@ -5,7 +5,7 @@ every URL it requested; the baseline then fetches exactly those URLs one after a
 httpx.Client, without parsing or storing. Run once without and once with added latency per
 response (the sandbox's --latency-ms), in a sandbox process of its own.
 
-    python bench/crawl_weibo.py [--accounts 2000] [--latency-ms 50] [--concurrency 16]
+    python bench/crawl_weibo.py [--accounts 2000] [--latency-ms 50] [--concurrency 8]
 
 Targets: at least 0.8x the baseline's requests/s while parsing and storing everything; with 50 ms
 of latency at least 5x the sequential baseline through concurrency; peak memory under 300 MB.
@@ -100,7 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--latency-ms", type=int, default=50)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     run(args.accounts, 0, args.concurrency, baseline_limit=10**9)
     if args.latency_ms:
