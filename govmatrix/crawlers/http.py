@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from govmatrix.errors import FetchError, LoginRequired, RateLimited
 
@@ -78,6 +80,11 @@ class PlatformClient:
         self.retry_delay = retry_delay
         self.requests: Counter[str] = Counter()
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        # aiohttp under httpx's interface: httpx's own async pool (httpcore on anyio) cost about 40 %
+        # of a crawl's CPU; aiohttp's C parser and pool do the same work for a fraction of it.
+        # httpx keeps the cookies; aiohttp's own jar would add a second, hidden one.
+        transport = transport or AiohttpTransport(limits=limits, client=lambda: aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=concurrency), cookie_jar=aiohttp.DummyCookieJar()))
         self.http = httpx.AsyncClient(timeout=timeout, headers=headers, limits=limits, transport=transport,
                                       follow_redirects=False)
 
