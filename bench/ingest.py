@@ -24,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support import fresh_pg_schema  # noqa: E402
 
@@ -54,19 +56,31 @@ def synthetic(total: int, round_: int) -> Iterator[list[Post]]:
         yield batch
 
 
-def run_repo(url: str, total: int) -> list[float]:
+def prepare(url: str) -> Engine:
+    """A migrated store with the benchmark's accounts."""
     engine = make_engine(url)
     migrate(engine)
-    repo = Repo(engine)
-    repo.sync_accounts([AccountSpec(f"部门{n}", f"部门{n}", "weibo", str(n), f"账号{n}", True, None, {})
-                        for n in range(ACCOUNTS)])
-    ids = [a.id for a in repo.accounts()]
+    Repo(engine).sync_accounts([AccountSpec(f"部门{n}", f"部门{n}", "weibo", str(n), f"账号{n}", True, None, {})
+                                for n in range(ACCOUNTS)])
+    return engine
+
+
+def timed_rounds(write: Callable[[int, list[Post]], None], total: int) -> list[float]:
+    """posts/s of a first load and of a reload (all updates); ``write(n, batch)`` stores batch n."""
     rates = []
     for round_ in (1, 2):
         began = time.perf_counter()
         for n, batch in enumerate(synthetic(total, round_)):
-            repo.upsert_posts(ids[n % ACCOUNTS] or 0, batch, datetime.now(UTC))
+            write(n, batch)
         rates.append(total / (time.perf_counter() - began))
+    return rates
+
+
+def run_repo(url: str, total: int) -> list[float]:
+    engine = prepare(url)
+    repo = Repo(engine)
+    ids = [a.id or 0 for a in repo.accounts()]
+    rates = timed_rounds(lambda n, batch: repo.upsert_posts(ids[n % ACCOUNTS], batch, datetime.now(UTC)), total)
     engine.dispose()
     return rates
 
@@ -78,21 +92,11 @@ def raw_rows(batch: list[Post], account_id: int, sqlite_style: bool) -> list[tup
 
 
 def run_raw(execute_many: Callable[[list[tuple[Any, ...]]], None], total: int, sqlite_style: bool) -> list[float]:
-    rates = []
-    for round_ in (1, 2):
-        began = time.perf_counter()
-        for n, batch in enumerate(synthetic(total, round_)):
-            execute_many(raw_rows(batch, 1 + n % ACCOUNTS, sqlite_style))
-        rates.append(total / (time.perf_counter() - began))
-    return rates
+    return timed_rounds(lambda n, batch: execute_many(raw_rows(batch, 1 + n % ACCOUNTS, sqlite_style)), total)
 
 
 def raw_sqlite(path: Path, total: int) -> list[float]:
-    engine = make_engine(f"sqlite:///{path}")
-    migrate(engine)
-    Repo(engine).sync_accounts([AccountSpec(f"部门{n}", f"部门{n}", "weibo", str(n), f"账号{n}", True, None, {})
-                                for n in range(ACCOUNTS)])
-    engine.dispose()
+    prepare(f"sqlite:///{path}").dispose()
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -111,11 +115,7 @@ def raw_sqlite(path: Path, total: int) -> list[float]:
 def raw_postgres(url: str, total: int) -> list[float]:
     import psycopg
 
-    engine = make_engine(url)
-    migrate(engine)
-    Repo(engine).sync_accounts([AccountSpec(f"部门{n}", f"部门{n}", "weibo", str(n), f"账号{n}", True, None, {})
-                                for n in range(ACCOUNTS)])
-    engine.dispose()
+    prepare(url).dispose()
     conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
     sql = post_upsert_sql("%s")
 

@@ -193,9 +193,8 @@ class Repo:
     def accounts(self, platform: str | None = None, native_id: str | None = None,
                  enabled_only: bool = False) -> list[Account]:
         """Accounts with their department and crawl state, ordered by department then platform."""
-        a, d = t.accounts.c, t.departments.c
-        query = select(t.accounts, d.name.label("department_name")).select_from(
-            t.accounts.outerjoin(t.departments, a.department_id == d.id))
+        a = t.accounts.c
+        query = _account_select()
         if platform:
             query = query.where(a.platform == platform)
         if native_id:
@@ -209,12 +208,10 @@ class Repo:
     def due_accounts(self, now: datetime, limit: int = 100, platform: str | None = None) -> list[Account]:
         """Enabled accounts whose next check is due (never checked first, then the most overdue)."""
         a = t.accounts.c
-        query = select(t.accounts, t.departments.c.name.label("department_name")).select_from(
-            t.accounts.outerjoin(t.departments, a.department_id == t.departments.c.id)).where(
-            a.enabled.is_(True), or_(a.next_check_at.is_(None), a.next_check_at <= now))
+        query = _account_select().where(*_due(now))
         if platform:
             query = query.where(a.platform == platform)
-        query = query.order_by(a.next_check_at.is_not(None), a.next_check_at, a.id).limit(limit)
+        query = query.order_by(*_DUE_ORDER).limit(limit)
         with self.engine.connect() as conn:
             return [_account(r) for r in conn.execute(query).all()]
 
@@ -228,9 +225,8 @@ class Repo:
         """
         a = t.accounts.c
         due = select(a.id).where(
-            a.enabled.is_(True), or_(a.next_check_at.is_(None), a.next_check_at <= now),
-            or_(a.lease_until.is_(None), a.lease_until <= now), a.id.not_in(list(exclude)),
-        ).order_by(a.next_check_at.is_not(None), a.next_check_at, a.id).limit(limit)
+            *_due(now), or_(a.lease_until.is_(None), a.lease_until <= now), a.id.not_in(list(exclude)),
+        ).order_by(*_DUE_ORDER).limit(limit)
         due = due.with_for_update(skip_locked=True)
         # One statement, so the choice and the lease are atomic on SQLite too.
         claim = update(t.accounts).where(a.id.in_(due.scalar_subquery())).values(
@@ -243,9 +239,7 @@ class Repo:
                                                                 acc.next_check_at or now, acc.id or 0))
 
     def accounts_by_id(self, ids: Sequence[int]) -> list[Account]:
-        a, d = t.accounts.c, t.departments.c
-        query = select(t.accounts, d.name.label("department_name")).select_from(
-            t.accounts.outerjoin(t.departments, a.department_id == d.id)).where(a.id.in_(list(ids)))
+        query = _account_select().where(t.accounts.c.id.in_(list(ids)))
         with self.engine.connect() as conn:
             return [_account(r) for r in conn.execute(query).all()]
 
@@ -442,6 +436,22 @@ class Repo:
 def _dedup(posts: Sequence[Post]) -> list[Post]:
     """The last copy of each (platform, native id) wins within one write."""
     return list({(p.platform, p.native_id): p for p in posts}.values())
+
+
+def _account_select() -> Any:
+    """Accounts with their department's name, as ``_account`` reads them."""
+    return select(t.accounts, t.departments.c.name.label("department_name")).select_from(
+        t.accounts.outerjoin(t.departments, t.accounts.c.department_id == t.departments.c.id))
+
+
+def _due(now: datetime) -> tuple[Any, ...]:
+    """An enabled account whose next check is not in the future."""
+    a = t.accounts.c
+    return a.enabled.is_(True), or_(a.next_check_at.is_(None), a.next_check_at <= now)
+
+
+# Never-checked accounts first, then the most overdue.
+_DUE_ORDER = (t.accounts.c.next_check_at.is_not(None), t.accounts.c.next_check_at, t.accounts.c.id)
 
 
 def _account(row: Any) -> Account:
