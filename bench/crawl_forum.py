@@ -2,8 +2,8 @@
 
 The sandbox runs in this process; each side crawls in a subprocess of its own, so that its peak
 memory (max RSS) is its own. govmatrix crawls whole boards with ForumCrawler (Scrapy in-process,
-reactorless, boards concurrently, charset detection, quotes, times, Post objects, exchange
-sessions); the baseline walks the same list and thread pages one after another with httpx.Client
+reactorless, boards concurrently, charset detection, quotes, times, Post objects) and the clean
+pipeline over the posts (text and safe HTML); the baseline walks the same list and thread pages one after another with httpx.Client
 and reads each post's id, author, time and text with parsel. Both report the pages they fetched,
 which must be equal. Run without and with added latency per response (the sandbox's latency).
 
@@ -32,15 +32,15 @@ import httpx
 import uvicorn
 from parsel import Selector, SelectorList
 
-from govmatrix.clock import SHANGHAI
-from govmatrix.config import PlatformSettings
 from govmatrix.crawlers.base import CrawlContext
-from govmatrix.crawlers.forum import ForumCrawler
-from govmatrix.crawlers.http import PlatformClient
-from govmatrix.crawlers.text import parse_chinese_time
+from govmatrix.crawlers.forum import ForumCrawler, ForumOptions, ForumSettings
+from govmatrix.crawlers.http import Budget
+from govmatrix.crawlers.values import parse_chinese_time
 from govmatrix.models import Account
+from govmatrix.pipelines.clean import CleanPipeline
 from govmatrix.sandbox.app import Sandbox, SandboxConfig, uvicorn_config
 from govmatrix.sandbox.forum_load import LOAD_ACCOUNT, LOAD_FID
+from govmatrix.tz import SHANGHAI
 
 START = datetime(2016, 6, 1, 12, 0, tzinfo=SHANGHAI)
 
@@ -53,21 +53,21 @@ async def govmatrix_side(base: str, boards: list[tuple[int, str]], since: dateti
                          concurrency: int) -> dict[str, Any]:
     """Crawl the boards twice with fresh cursors: cold (the process's first crawl pays for loading
     Scrapy's components) and warm (a long-lived scheduler process crawling again)."""
-    settings = PlatformSettings(base_url=base, rate=1e9, concurrency=concurrency)
+    settings = ForumSettings(base_url=base, rate=1e9, concurrency=concurrency, max_thread_pages=10_000)
     seconds = []
     for _ in range(2):
-        client = PlatformClient("forum", rate=0, concurrency=concurrency)
-        crawler = ForumCrawler(settings, client)
-        accounts = [Account("forum", user, user, options={"fid": fid}, cursor={"horizon": since.isoformat()})
-                    for fid, user in boards]
+        budget = Budget(0, concurrency)
+        crawler = ForumCrawler(settings, budget)
+        contexts = [CrawlContext(account=Account(id=n, platform="forum", native_id=user, name=user),
+                                 options=ForumOptions(fid=fid), now=START, horizon=since)
+                    for n, (fid, user) in enumerate(boards)]
         began = time.perf_counter()
-        results = await asyncio.gather(*(crawler.crawl(CrawlContext(a, START, lambda ids: set())) for a in accounts))
+        results = await asyncio.gather(*(crawler.crawl(ctx) for ctx in contexts))
+        CleanPipeline().process_batch([p for r in results for p in r.posts])
         seconds.append(time.perf_counter() - began)
-        await client.aclose()
     posts = [p for r in results for p in r.posts]
     return {"seconds": seconds[1], "cold_seconds": seconds[0], "posts": len(posts),
-            "threads": len({p.extra["tid"] for p in posts}), "requests": sum(client.requests.values()),
-            "sessions": sum(len(r.exchanges) for r in results)}
+            "threads": len({p.extra["tid"] for p in posts}), "requests": sum(budget.requests.values())}
 
 
 def _shown_time(node: SelectorList[Selector]) -> datetime | None:
@@ -152,7 +152,7 @@ def report(latency_ms: int, ours: dict[str, Any], base: dict[str, Any]) -> None:
     same = "same pages" if ours["requests"] == base["requests"] else "PAGES DIFFER"
     print(f"                govmatrix's first crawl in a fresh process (cold): {ours['cold_seconds']:.2f} s")
     print(f"                ratio {ours['posts'] / ours['seconds'] / (base['posts'] / base['seconds']):.2f}x "
-          f"posts/s ({same}; govmatrix also built {ours['sessions']} exchange sessions)")
+          f"posts/s ({same})")
 
 
 def main() -> None:

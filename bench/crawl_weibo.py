@@ -26,31 +26,31 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from support import sandbox_process  # noqa: E402
+from support import sandbox_process, settings_file  # noqa: E402
 
-from govmatrix.clock import SHANGHAI  # noqa: E402
-from govmatrix.config import Settings  # noqa: E402
+from govmatrix.bootstrap import initialize  # noqa: E402
+from govmatrix.clock import Clock  # noqa: E402
+from govmatrix.config import Settings, load_settings  # noqa: E402
 from govmatrix.refresh import CrawlerPool, refresh_many  # noqa: E402
-from govmatrix.storage.db import make_engine, migrate  # noqa: E402
-from govmatrix.storage.repo import AccountSpec, Repo  # noqa: E402
+from govmatrix.storage.repo import Repo  # noqa: E402
+from govmatrix.tz import SHANGHAI  # noqa: E402
 
 START = datetime(2016, 7, 1, 9, 0, tzinfo=SHANGHAI)
 
 
-def settings_for(url: str, db: str, concurrency: int) -> Settings:
-    return Settings.model_validate({
-        "storage": {"url": db},
-        "platforms": {"weibo": {"base_url": f"{url}/weibo", "rate": 1e9, "concurrency": concurrency}},
-    })
+def settings_for(url: str, db: str, concurrency: int, ids: list[str], tmp: str) -> Settings:
+    head = (f'[storage]\nurl = "{db}"\n\n[platforms.weibo]\nbase_url = "{url}/weibo"\nrate = 1e9\n'
+            f"concurrency = {concurrency}\n")
+    return load_settings(settings_file(Path(tmp) / "settings.toml", head, "weibo", ids), env={})
 
 
 async def crawl_all(settings: Settings, repo: Repo, urls: list[str]) -> tuple[float, int]:
     """Crawl every account as `govmatrix crawl --all` does; returns (seconds, posts stored)."""
     pool = CrawlerPool(settings)
-    pool.get("weibo").client.http.event_hooks["request"].append(_recorder(urls))
-    accounts = repo.accounts(platform="weibo")
+    pool.get("weibo").client.http.event_hooks["request"].append(_recorder(urls))  # type: ignore[attr-defined]
+    accounts = repo.accounts.find(platform="weibo")
     began = time.perf_counter()
-    outcomes = await refresh_many(accounts, repo, settings, lambda: START, pool=pool)
+    outcomes = await refresh_many(accounts, repo, settings, Clock(fixed=START), pool=pool)
     seconds = time.perf_counter() - began
     await pool.aclose()
     failed = [o.error for o in outcomes if not o.ok]
@@ -78,12 +78,10 @@ def run(accounts: int, latency_ms: int, concurrency: int, baseline_limit: int) -
                          "--latency-ms", str(latency_ms)) as url, tempfile.TemporaryDirectory() as tmp:
         ids = [a["native_id"] for a in httpx.get(f"{url}/_sandbox/accounts?platform=weibo").json()][:accounts]
         db = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        engine = make_engine(db)
-        migrate(engine)
-        repo = Repo(engine)
-        repo.sync_accounts([AccountSpec("bench", "bench", "weibo", i, i, True, None, {}) for i in ids])
+        settings = settings_for(url, db, concurrency, ids, tmp)
+        repo, _ = initialize(settings, START)
         urls: list[str] = []
-        seconds, posts = asyncio.run(crawl_all(settings_for(url, db, concurrency), repo, urls))
+        seconds, posts = asyncio.run(crawl_all(settings, repo, urls))
         base_urls = urls[:baseline_limit]
         base_seconds = sequential(base_urls)
         ours_rps, base_rps = len(urls) / seconds, len(base_urls) / base_seconds
@@ -93,7 +91,7 @@ def run(accounts: int, latency_ms: int, concurrency: int, baseline_limit: int) -
         print(f"               baseline: sequential httpx, {len(base_urls):,} of the same requests in "
               f"{base_seconds:.1f} s = {base_rps:,.0f} requests/s")
         print(f"               ratio {ours_rps / base_rps:.2f}x")
-        engine.dispose()
+        repo.close()
 
 
 def main() -> None:

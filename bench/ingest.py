@@ -32,7 +32,8 @@ from support import fresh_pg_schema  # noqa: E402
 from govmatrix.models import Post  # noqa: E402
 from govmatrix.sandbox.texts import everyday_text  # noqa: E402
 from govmatrix.storage.db import make_engine, migrate  # noqa: E402
-from govmatrix.storage.repo import AccountSpec, Repo, content_hash, post_upsert_sql, post_values  # noqa: E402
+from govmatrix.storage.posts import content_hash, row_values, sqlite_time, upsert_sql  # noqa: E402
+from govmatrix.storage.repo import AccountSpec, Repo  # noqa: E402
 
 BATCH = 5_000
 ACCOUNTS = 24
@@ -47,8 +48,8 @@ def synthetic(total: int, round_: int) -> Iterator[list[Post]]:
         for i in range(start, min(start + BATCH, total)):
             body = texts[i % len(texts)]
             batch.append(Post(
-                platform="weibo", native_id=str(4_000_000_000_000_000 + i), text=body,
-                html=f"<p>{body}</p>", url=f"https://m.weibo.cn/detail/{4_000_000_000_000_000 + i}",
+                platform="weibo", native_id=str(4_000_000_000_000_000 + i), body=f"<p>{body}</p>", text=body,
+                html=f"<p>{body}</p>", text_norm=body, url=f"https://m.weibo.cn/detail/{4_000_000_000_000_000 + i}",
                 author=f"菏泽部门{i % ACCOUNTS}", published_at=START + timedelta(minutes=i),
                 reposts=i % 50 + round_, comments=i % 30 + round_, likes=i % 500 + round_,
                 raw={"id": str(i), "text": body, "reposts_count": i % 50 + round_},
@@ -60,7 +61,7 @@ def prepare(url: str) -> Engine:
     """A migrated store with the benchmark's accounts."""
     engine = make_engine(url)
     migrate(engine)
-    Repo(engine).sync_accounts([AccountSpec(f"部门{n}", f"部门{n}", "weibo", str(n), f"账号{n}", True, None, {})
+    Repo(engine).accounts.sync([AccountSpec(f"部门{n}", f"部门{n}", "weibo", str(n), f"账号{n}", True, None, {})
                                 for n in range(ACCOUNTS)])
     return engine
 
@@ -79,8 +80,8 @@ def timed_rounds(write: Callable[[int, list[Post]], None], total: int) -> list[f
 def run_repo(url: str, total: int) -> list[float]:
     engine = prepare(url)
     repo = Repo(engine)
-    ids = [a.id or 0 for a in repo.accounts()]
-    rates = timed_rounds(lambda n, batch: repo.upsert_posts(ids[n % ACCOUNTS], batch, datetime.now(UTC)), total)
+    ids = [a.id for a in repo.accounts.find()]
+    rates = timed_rounds(lambda n, batch: repo.posts.upsert(ids[n % ACCOUNTS], batch, datetime.now(UTC)), total)
     engine.dispose()
     return rates
 
@@ -88,7 +89,8 @@ def run_repo(url: str, total: int) -> list[float]:
 def raw_rows(batch: list[Post], account_id: int, sqlite_style: bool) -> list[tuple[Any, ...]]:
     """The same row values Repo writes, converted as each driver needs them."""
     now = datetime.now(UTC)
-    return [post_values(post, account_id, now, content_hash(post), sqlite_style) for post in batch]
+    seen = sqlite_time(now) if sqlite_style else now
+    return [row_values(post, account_id, seen, content_hash(post), sqlite_style) for post in batch]
 
 
 def run_raw(execute_many: Callable[[list[tuple[Any, ...]]], None], total: int, sqlite_style: bool) -> list[float]:
@@ -100,7 +102,7 @@ def raw_sqlite(path: Path, total: int) -> list[float]:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    sql = post_upsert_sql("?")
+    sql = upsert_sql("?")
 
     def execute_many(rows: list[tuple[Any, ...]]) -> None:
         with conn:
@@ -117,7 +119,7 @@ def raw_postgres(url: str, total: int) -> list[float]:
 
     prepare(url).dispose()
     conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
-    sql = post_upsert_sql("%s")
+    sql = upsert_sql("%s")
 
     def execute_many(rows: list[tuple[Any, ...]]) -> None:
         with conn.transaction(), conn.cursor() as cur:

@@ -23,12 +23,11 @@ import httpx
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from support import fresh_pg_schema, sandbox_process  # noqa: E402
+from support import fresh_pg_schema, sandbox_process, settings_file  # noqa: E402
 
-from govmatrix.clock import SHANGHAI  # noqa: E402
 from govmatrix.storage import schema as t  # noqa: E402
-from govmatrix.storage.db import make_engine, migrate  # noqa: E402
-from govmatrix.storage.repo import AccountSpec, Repo  # noqa: E402
+from govmatrix.storage.db import make_engine  # noqa: E402
+from govmatrix.tz import SHANGHAI  # noqa: E402
 
 START = datetime(2016, 7, 1, 9, 0, tzinfo=SHANGHAI)
 SETTINGS = """
@@ -56,13 +55,10 @@ def refreshed(db: str) -> int:
 def measure(workers: int, ids: list[str], url: str, pg: str, tmp: Path) -> tuple[float, float]:
     """Seconds until every account was refreshed, and CPU seconds of the scheduler processes."""
     db = fresh_pg_schema(pg, "bench_schedule")
-    engine = make_engine(db)
-    migrate(engine)
-    Repo(engine).sync_accounts([AccountSpec("bench", "bench", "weibo", i, i, True, None, {}) for i in ids])
-    engine.dispose()
-    config = tmp / "settings.toml"
-    config.write_text(SETTINGS.format(url=url), encoding="utf-8")
+    config = settings_file(tmp / "settings.toml", SETTINGS.format(url=url), "weibo", ids)
     env = {**os.environ, "GOVMATRIX_DATABASE_URL": db}
+    subprocess.run([sys.executable, "-m", "govmatrix.cli", "--config", str(config), "init"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
     command = [sys.executable, "-m", "govmatrix.cli", "--config", str(config), "--now", START.isoformat(),
                "run", "--tick", "0.2"]
     began = time.perf_counter()

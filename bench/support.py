@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 from sqlalchemy import text
@@ -42,6 +43,14 @@ def sandbox_process(*args: str) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def settings_file(path: Path, head: str, platform: str, ids: list[str]) -> Path:
+    """A settings file: ``head`` and one department holding an account of ``platform`` per id
+    (every command syncs the stored accounts from the settings)."""
+    accounts = "".join(f'\n[[departments.accounts]]\nplatform = "{platform}"\nid = "{i}"\nname = "{i}"\n' for i in ids)
+    path.write_text(f'{head}\n[[departments]]\nname = "bench"\nshort_name = "bench"\n{accounts}', encoding="utf-8")
+    return path
 
 
 def fresh_pg_schema(url: str, name: str) -> str:

@@ -1,42 +1,60 @@
-"""The ``govmatrix`` command: parses arguments and calls into the package. No logic lives here."""
+"""The ``govmatrix`` command: parses arguments and calls into the package. No logic lives here.
+
+It holds the one ``Clock`` and imports the sandbox, Scrapy and the web app only in the commands
+that use them, so ``status`` or ``feed`` start in a fraction of a second. Exit status: 0 done,
+1 the work failed (a store that cannot be written, nothing crawled), 2 a start-up problem the
+operator can fix (settings, database URL, a database missing or not initialised), each one line.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 
 from govmatrix import __version__
-from govmatrix.bootstrap import initialize, open_repo
-from govmatrix.clock import SANDBOX_URL, Clock, parse_instant, sandbox_time
+from govmatrix.clock import Clock
 from govmatrix.config import Settings, load_settings
-from govmatrix.demo import DEMO_DAYS, run_demo
-from govmatrix.errors import ConfigError, MatrixError
-from govmatrix.matrix.feed import feed
-from govmatrix.models import PLATFORMS
-from govmatrix.pacing import needs_attention
-from govmatrix.refresh import refresh_many
-from govmatrix.render import clip, table
-from govmatrix.sandbox import cli as sandbox_cli
-from govmatrix.scheduler import TICK_SECONDS, MatrixScheduler, sqlite_lock
-from govmatrix.storage.db import current_revision, head_revision
+from govmatrix.errors import ConfigError, MatrixError, StoreError
+from govmatrix.tz import parse_instant
 
 Command = Callable[[argparse.Namespace, Settings, Clock], int]
+SANDBOX_URL = "http://127.0.0.1:8700"
+# Commands that never crawl run without the WeChat secrets; they say which accounts cannot be crawled.
+NO_SECRETS = frozenset({"init", "accounts", "status", "feed", "exchange"})
 
 
 def _local(value: datetime | None, tz: tzinfo) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
+def _repo(settings: Settings, *, write: bool = False) -> object:
+    from govmatrix.bootstrap import open_repo
+    from govmatrix.storage.db import check_writable
+
+    try:
+        repo = open_repo(settings)
+        if write:
+            check_writable(settings.storage.url)
+    except StoreError as exc:  # a start-up problem: the operator fixes it
+        raise ConfigError(str(exc)) from None
+    return repo
+
+
 def cmd_init(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    _repo, report = initialize(settings)
-    print(f"database: {settings.storage.url} ({'schema upgraded' if report.migrated else 'schema up to date'})")
+    from govmatrix.bootstrap import initialize
+    from govmatrix.storage.db import redacted
+
+    try:
+        _repo_, report = initialize(settings, clock.now())
+    except StoreError as exc:
+        raise ConfigError(str(exc)) from None
+    url = redacted(settings.storage.url)
+    print(f"database: {url} ({'schema upgraded' if report.migrated else 'schema up to date'})")
     sync = report.sync
     for label, items in (("added", sync.added), ("updated", sync.updated), ("disabled", sync.disabled)):
         for item in items:
@@ -45,11 +63,15 @@ def cmd_init(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
         print("accounts: in step with the settings, nothing changed")
     else:
         print(f"accounts: {len(sync.added)} added, {len(sync.updated)} updated, {len(sync.disabled)} disabled")
+    for label in report.rederived:
+        print(f"  exchange record re-derived for {label} (its rules changed)")
     return 0
 
 
 def cmd_accounts(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    accounts = open_repo(settings).accounts()
+    from govmatrix.render import table
+
+    accounts = _repo(settings).accounts.find()  # type: ignore[attr-defined]
     rows = [(a.department, a.platform, a.native_id, a.name, "yes" if a.enabled else "no",
              a.interval or "adaptive") for a in accounts]
     print(table(("department", "platform", "id", "name", "enabled", "interval"), rows))
@@ -58,30 +80,17 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    repo, tz, now = open_repo(settings), settings.tz, clock.now()
-    runs, failing = repo.last_runs(), repo.failing_since()
-    rows, flagged = [], 0
-    for a in repo.accounts():
-        run = runs.get(a.id or -1)
-        last = f"{run['status']} +{run['new_posts']}/~{run['updated_posts']}" if run else "never"
-        since = failing.get(a.id or -1)
-        attention = needs_attention(since, now, after_days=settings.scheduler.attention_after_days)
-        flagged += attention
-        state = ("disabled" if not a.enabled else "ATTENTION" if attention else "back-off" if a.error_count
-                 else "ok" if run else "new")
-        rows.append((a.platform, a.native_id, clip(a.name, 16), state, last, _local(a.last_success_at, tz),
-                     a.error_count or "", _local(since, tz) if since else "", clip(a.last_error or "", 60),
-                     _local(a.next_check_at, tz)))
-    headers = ("platform", "id", "name", "state", "last crawl", "last success", "errors", "failing since",
-               "last error", "next check")
-    print(table(headers, rows))
-    if flagged:
-        print(f"{flagged} accounts need attention: failing for {settings.scheduler.attention_after_days} days or more")
+    from govmatrix.status import status_table
+
+    print(status_table(_repo(settings), settings, clock.now()))  # type: ignore[arg-type]
     return 0
 
 
 def cmd_feed(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    records = feed(open_repo(settings), settings.tz, department=args.department, platform=args.platform,
+    from govmatrix.matrix.feed import feed
+    from govmatrix.render import clip, table
+
+    records = feed(_repo(settings), settings.tz, department=args.department, platform=args.platform,  # type: ignore[arg-type]
                    since=args.since, until=args.until, limit=args.limit)
     if args.format == "json":
         print(json.dumps(records, ensure_ascii=False, indent=2))
@@ -96,59 +105,44 @@ def cmd_feed(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
 
 
 def cmd_crawl(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    repo = open_repo(settings)
-    if current_revision(repo.engine) != head_revision():
-        raise MatrixError(f"{settings.storage.url}: the database is not initialised; run `govmatrix init` first")
-    if args.all or args.account:
-        accounts = repo.accounts(platform=args.platform, native_id=args.account, enabled_only=not args.account)
-    else:
-        accounts = repo.due_accounts(clock.now(), limit=100_000, platform=args.platform)
-    if not accounts:
-        print("no account is due" if not (args.all or args.account) else "no such account")
-        return 0 if not args.account else 1
-    outcomes = asyncio.run(refresh_many(accounts, repo, settings, clock.now))
-    new = updated = failed = 0
-    for o in sorted(outcomes, key=lambda o: (o.account.platform, o.account.native_id)):
-        head = f"{o.account.label} {o.account.name}"
-        if o.ok:
-            print(f"{head}: {o.counts.new} new, {o.counts.updated} updated, {o.requests} requests")
-        else:
-            print(f"{head}: ERROR {o.error}")
-        new, updated, failed = new + o.counts.new, updated + o.counts.updated, failed + (not o.ok)
-    print(f"total: {len(outcomes)} accounts, {new} new posts, {updated} updated, {failed} failed")
-    ran = any(o.ok or o.requests for o in outcomes)
-    return 0 if ran else 1
+    from govmatrix import passes
 
-
-def cmd_demo(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    return run_demo(settings, days=args.days)
+    repo = _repo(settings, write=True)
+    return passes.crawl_command(repo, settings, clock, platform=args.platform, account=args.account,  # type: ignore[arg-type]
+                                everything=args.all)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    repo = open_repo(settings)
-    if current_revision(repo.engine) != head_revision():
-        raise MatrixError(f"{settings.storage.url}: the database is not initialised; run `govmatrix init` first")
-    lock = sqlite_lock(settings.storage.url)
-    if lock is not None:
-        repo.release_leases()  # we are the only scheduler: any lease left is from a process that died
-    scheduler = MatrixScheduler(settings, repo, clock.now, tick_seconds=args.tick)
-    if args.once:
-        outcomes = asyncio.run(scheduler.run_once())
-        failed = sum(not o.ok for o in outcomes)
-        print(f"run --once: {len(outcomes)} accounts refreshed, {failed} failed")
-        return 0
-    print(f"govmatrix run: scheduler {scheduler.owner} started (tick {args.tick:g} s); SIGTERM or Ctrl-C stops it")
-    asyncio.run(_serve(scheduler))
-    print("govmatrix run: stopped")
-    return 0
+    from govmatrix import passes
+
+    repo = _repo(settings, write=True)
+    return passes.run_command(repo, settings, clock, once=args.once, tick=args.tick)  # type: ignore[arg-type]
 
 
-async def _serve(scheduler: MatrixScheduler) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await scheduler.serve(stop)
+def cmd_reprocess(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from govmatrix import passes
+
+    repo = _repo(settings, write=True)
+    return passes.reprocess_command(repo, settings, platform=args.platform, since=args.since)  # type: ignore[arg-type]
+
+
+def cmd_exchange(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from govmatrix import passes
+
+    repo = _repo(settings, write=True)
+    return passes.rebuild_exchanges(repo, settings, clock.now(), account=args.account)  # type: ignore[arg-type]
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from govmatrix.demo import run_demo
+
+    return run_demo(settings, days=args.days)
+
+
+def cmd_sandbox(args: argparse.Namespace, settings: Settings | None, clock: Clock | None) -> int:
+    from govmatrix.sandbox import cli as sandbox_cli
+
+    return sandbox_cli.main(args.sandbox_args)
 
 
 def _time_arg(text: str) -> datetime:
@@ -160,8 +154,24 @@ def _time_arg(text: str) -> datetime:
 
 def _clock(now: str | None) -> Clock:
     if now == "sandbox":
-        return Clock(source=sandbox_time(os.environ.get("GOVMATRIX_SANDBOX_URL", SANDBOX_URL)))
+        from govmatrix.sandbox.remote import SandboxUnreachable, read_clock
+
+        url = os.environ.get("GOVMATRIX_SANDBOX_URL", SANDBOX_URL)
+
+        def sandbox_now() -> datetime:
+            try:
+                return read_clock(url)
+            except SandboxUnreachable as exc:
+                raise ConfigError(f"--now sandbox: {exc}") from None
+
+        return Clock(source=sandbox_now)
     return Clock(fixed=parse_instant(now) if now else None)
+
+
+def _platforms() -> list[str]:
+    from govmatrix.crawlers.base import REGISTRY
+
+    return list(REGISTRY)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,54 +180,82 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (INFO)")
     parser.add_argument("--config", help="settings file (default: $GOVMATRIX_CONFIG or settings.toml)")
     parser.add_argument("--now", help="take this time as now: ISO 8601, or `sandbox` to follow the sandbox's clock "
-                        "($GOVMATRIX_SANDBOX_URL, default http://127.0.0.1:8700); default: the system clock")
+                        f"($GOVMATRIX_SANDBOX_URL, default {SANDBOX_URL}); default: the system clock")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("init", help="create or upgrade the database and sync accounts from the settings").set_defaults(
         func=cmd_init)
     sub.add_parser("accounts", help="list departments and accounts").set_defaults(func=cmd_accounts)
-    sub.add_parser("status", help="last crawl, last error and next check of every account").set_defaults(
+    sub.add_parser("status", help="state, last crawl, last error and next check of every account").set_defaults(
         func=cmd_status)
     c = sub.add_parser("crawl", help="one pass over the due accounts (or all of them)")
-    c.add_argument("--platform", choices=PLATFORMS)
+    c.add_argument("--platform", choices=_platforms())
     c.add_argument("--account", help="crawl only this account (its native id), due or not")
-    c.add_argument("--all", action="store_true", help="crawl every enabled account, due or not")
+    c.add_argument("--all", action="store_true", help="crawl every enabled account, due or not (back-off included)")
     c.set_defaults(func=cmd_crawl)
-    sandbox_cli.register(sub)
-    d = sub.add_parser("demo", help="start the sandbox, crawl a simulated week into the store, show the result")
-    d.add_argument("--days", type=int, default=DEMO_DAYS, help=f"simulated days to crawl (default {DEMO_DAYS})")
+    s = sub.add_parser("sandbox", add_help=False, help="serve the simulated platforms on loopback (see --help)")
+    s.add_argument("sandbox_args", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_sandbox)
+    d = sub.add_parser("demo", help="start the sandbox, crawl simulated days into the store, show the result")
+    d.add_argument("--days", type=int, default=7, help="simulated days to crawl (default 7)")
     d.set_defaults(func=cmd_demo)
     r = sub.add_parser("run", help="keep the whole matrix fresh: the long-running scheduler")
     r.add_argument("--once", action="store_true", help="one pass over the due accounts, then exit (for cron)")
-    r.add_argument("--tick", type=float, default=TICK_SECONDS, help="seconds between looks for due accounts")
+    r.add_argument("--tick", type=float, default=15.0, help="seconds between looks for due accounts")
     r.set_defaults(func=cmd_run)
     f = sub.add_parser("feed", help="newest posts from the store")
     f.add_argument("--department", help="full or short department name")
-    f.add_argument("--platform", choices=PLATFORMS)
+    f.add_argument("--platform", choices=_platforms())
     f.add_argument("--since", type=_time_arg, help="published at or after (ISO 8601, Asia/Shanghai if no offset)")
     f.add_argument("--until", type=_time_arg, help="published before")
     f.add_argument("--limit", type=int, default=50)
     f.add_argument("--format", choices=("table", "json", "jsonl"), default="table")
     f.set_defaults(func=cmd_feed)
+    p = sub.add_parser("reprocess", help="run the pipelines again over stored posts")
+    p.add_argument("--platform", choices=_platforms())
+    p.add_argument("--since", type=_time_arg, help="only posts published at or after this time")
+    p.set_defaults(func=cmd_reprocess)
+    e = sub.add_parser("exchange", help="the online-exchange record")
+    e.add_argument("action", choices=("rebuild",), help="rebuild: derive every session again from stored posts")
+    e.add_argument("--account", help="only this forum account (its native id)")
+    e.set_defaults(func=cmd_exchange)
     return parser
 
 
-def setup_logging(verbose: bool) -> None:
+class _LocalTime(logging.Formatter):
+    """Log times in the display zone with their offset, as ``status`` shows them."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.tz = tz
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return datetime.fromtimestamp(record.created, self.tz).isoformat(timespec="seconds")
+
+
+def setup_logging(verbose: bool, tz: tzinfo | None = None) -> None:
     """WARNING by default, INFO with -v. httpx logs full URLs (WeChat puts the access token there)
-    and Scrapy logs several lines per crawl, so both stay at WARNING."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for name in ("httpx", "httpcore", "scrapy"):
+    and Scrapy several lines per crawl, so both stay quiet."""
+    from govmatrix.tz import SHANGHAI
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(_LocalTime(tz or SHANGHAI))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    for name in ("httpx", "httpcore", "scrapy", "asyncio"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
     try:
         command: Command = args.func
-        if command is sandbox_cli.cmd_sandbox:  # the sandbox needs no settings
-            return command(args, None, None)
-        settings = load_settings(args.config)
+        if command is cmd_sandbox:  # the sandbox needs no settings
+            return cmd_sandbox(args, None, None)
+        settings = load_settings(args.config, require_secrets=args.command not in NO_SECRETS)
+        setup_logging(args.verbose, settings.tz)
+        if args.command in NO_SECRETS:
+            _missing_secrets(settings)
         return command(args, settings, _clock(args.now))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
@@ -225,6 +263,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MatrixError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def _missing_secrets(settings: Settings) -> None:
+    for where, secret in settings.missing_secrets():
+        print(f"note: {where}: environment variable {secret.env} is not set; `crawl` and `run` need it",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,42 +1,56 @@
-"""settings.toml -> typed, validated settings; secrets from the environment.
+"""settings.toml -> typed, validated settings, assembled from each crawler's own models.
 
-Every key is declared once, in the models below. A wrong file fails at start-up with one line that
-names the file and the key path, for example
-``settings.toml: departments[3].accounts[1].platform: unknown platform 'weixin' (known: weibo, wechat, forum, feeds)``.
+The common keys are declared here; each crawler declares its platform's settings (a
+``PlatformSettings`` subclass) and its account options (an ``AccountOptions`` subclass), and this
+module validates every ``[platforms.<name>]`` section and every account against the models of the
+registered crawler. A wrong file fails at start-up with one line naming the file and the key path:
+``settings.toml: departments[3].accounts[1].platform: unknown platform 'weixin' (known: weibo, ...)``.
+
+Secrets are never written in the file: ``{ env = "NAME" }`` names the environment variable, whose
+value is read once, here, when the settings are loaded.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from datetime import date
+from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from govmatrix.errors import ConfigError
-from govmatrix.models import PLATFORMS
 
 DEFAULT_CONFIG = "settings.toml"
-
-
-class Secret(BaseModel):
-    """A secret is never written in the file: ``{ env = "NAME" }`` names the environment variable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    env: str
-
-    def value(self) -> str:
-        return os.environ.get(self.env, "")
-
-    def __repr__(self) -> str:  # never leak the value into logs
-        return f"Secret(env={self.env!r})"
+MB = 1024 * 1024
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Secret(_Strict):
+    """``{ env = "NAME" }``: the value is read from the environment once, when the settings load."""
+
+    env: Annotated[str, Field(min_length=1)]
+    _value: str = PrivateAttr(default="")
+
+    def value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:  # never leak the value into logs
+        return f"Secret(env={self.env!r})"
 
 
 class StorageSettings(_Strict):
@@ -48,6 +62,7 @@ class SchedulerSettings(_Strict):
     min_interval: Annotated[int, Field(gt=0)] = 600  # seconds
     max_interval: Annotated[int, Field(gt=0)] = 86_400
     attention_after_days: Annotated[int, Field(gt=0)] = 3  # failing this long -> needs attention
+    lease_seconds: Annotated[int, Field(gt=0)] = 900  # longer than any crawl: an expired lease means a dead worker
 
     @field_validator("timezone")
     @classmethod
@@ -65,79 +80,58 @@ class SchedulerSettings(_Strict):
         return self
 
 
-class PlatformSettings(_Strict):
-    """Connection settings of one platform. Base URLs point at the real platform or at the sandbox."""
+class PipelineSettings(_Strict):
+    order: list[str] = ["clean"]
 
-    base_url: str
+
+class PlatformSettings(_Strict):
+    """What every platform has; a crawler's own model adds its keys and its real default base URL."""
+
+    base_url: str = ""
     rate: Annotated[float, Field(gt=0)] = 1.0  # requests per second, shared by all accounts of the platform
     concurrency: Annotated[int, Field(gt=0)] = 2
-    timeout: Annotated[float, Field(gt=0)] = 20.0
+    timeout: Annotated[float, Field(gt=0)] = 20.0  # seconds: the whole of one request (connect, headers, body)
+    crawl_timeout: Annotated[float, Field(gt=0)] = 600.0  # seconds: the whole crawl of one account
     horizon_days: Annotated[int, Field(gt=0)] = 30  # how far back the first crawl of an account goes
+    max_body_bytes: Annotated[int, Field(gt=0)] = 16 * MB  # decompressed, per response
+    allowed_hosts: list[str] = []  # hosts a redirect may lead to besides the one asked
     user_agent: str = "Mozilla/5.0 (compatible; govmatrix)"
-    cookie: Secret | None = None
-    access_token: Secret | None = None  # weibo: Open API mode when set
-    open_api_url: str = "https://api.weibo.com"
-    article_url: str = "https://mp.weixin.qq.com"  # wechat: public article pages
-    bridge_url: str = ""  # wechat: RSS bridge (RSSHub / wewe-rss) for accounts the city does not own
 
 
-_PLATFORM_DEFAULT_URLS = {
-    "weibo": "https://m.weibo.cn",
-    "wechat": "https://api.weixin.qq.com",
-    "forum": "",
-    "feeds": "",
-}
+class AccountOptions(_Strict):
+    """The platform-specific keys of an account; a crawler's own model declares them."""
+
+
+COMMON_ACCOUNT_KEYS = frozenset({"platform", "id", "name", "enabled", "interval"})
 
 
 class AccountSettings(_Strict):
-    """One account. Platform-specific keys are optional and checked against the platform."""
+    """One account: the keys every platform has, and the platform's typed ``options``."""
 
     platform: str
     id: Annotated[str, Field(min_length=1)]
     name: Annotated[str, Field(min_length=1)]
     enabled: bool = True
     interval: Annotated[int, Field(gt=0)] | None = None  # seconds; unset = adaptive
-    # wechat
-    owned: bool = False
-    appid: str | None = None
-    secret: Secret | None = None
-    start_date: date | None = None
-    bridge_path: str | None = None
-    # forum
-    fid: int | None = None
-    speakers: list[str] = []
-    title_pattern: str | None = None
-    suggestion_keywords: list[str] = ["建议"]
-    # feeds
-    url: str | None = None
+    options: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat(cls, value: Any) -> Any:
+        """An account table is written flat: every key that is not common is one of the platform's."""
+        if not isinstance(value, dict) or "options" in value:
+            return value
+        common = {k: v for k, v in value.items() if k in COMMON_ACCOUNT_KEYS}
+        return {**common, "options": {k: v for k, v in value.items() if k not in COMMON_ACCOUNT_KEYS}}
 
     @field_validator("id", mode="before")
     @classmethod
     def _id_as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
 
-    @field_validator("platform")
-    @classmethod
-    def _known_platform(cls, value: str) -> str:
-        if value not in PLATFORMS:
-            raise ValueError(f"unknown platform {value!r} (known: {', '.join(PLATFORMS)})")
-        return value
-
-    @model_validator(mode="after")
-    def _platform_keys(self) -> AccountSettings:
-        if self.platform == "feeds" and not self.url:
-            raise ValueError("a feeds account needs url")
-        if self.platform == "forum" and self.fid is None:
-            raise ValueError("a forum account needs fid")
-        if self.platform == "wechat" and self.owned and not (self.appid and self.secret):
-            raise ValueError("an owned wechat account needs appid and secret")
-        return self
-
-    def options(self) -> dict[str, Any]:
-        """The platform-specific keys that were set, as stored on the account (secrets by env name only)."""
-        skip = {"platform", "id", "name", "enabled", "interval"}
-        data = self.model_dump(exclude=skip, exclude_defaults=True, mode="json")
-        return data
+    @property
+    def label(self) -> str:
+        return f"{self.platform} {self.id}"
 
 
 class DepartmentSettings(_Strict):
@@ -151,25 +145,17 @@ class Settings(_Strict):
 
     storage: StorageSettings = StorageSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
-    platforms: dict[str, PlatformSettings] = {}
+    pipelines: PipelineSettings = PipelineSettings()
+    platforms: dict[str, Any] = {}
     departments: list[DepartmentSettings] = []
     path: str = DEFAULT_CONFIG
 
-    @field_validator("platforms", mode="before")
-    @classmethod
-    def _platform_sections(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        unknown = [name for name in value if name not in PLATFORMS]
-        if unknown:
-            raise ValueError(f"unknown platform {unknown[0]!r} (known: {', '.join(PLATFORMS)})")
-        merged = {name: {"base_url": url} for name, url in _PLATFORM_DEFAULT_URLS.items()}
-        for name, section in value.items():
-            merged[name] = {**merged[name], **section} if isinstance(section, dict) else section
-        return merged
-
     def platform(self, name: str) -> PlatformSettings:
-        return self.platforms.get(name) or PlatformSettings(base_url=_PLATFORM_DEFAULT_URLS[name])
+        """The platform's settings (its crawler's model; the defaults when the file has no section)."""
+        section = self.platforms.get(name)
+        if section is None:
+            raise ConfigError(f"{self.path}: no crawler for platform {name!r}")
+        return section
 
     @property
     def tz(self) -> ZoneInfo:
@@ -178,32 +164,135 @@ class Settings(_Strict):
     def accounts(self) -> list[tuple[DepartmentSettings, AccountSettings]]:
         return [(dept, acc) for dept in self.departments for acc in dept.accounts]
 
+    @cached_property
+    def _by_key(self) -> dict[tuple[str, str], AccountSettings]:
+        return {(acc.platform, acc.id): acc for _, acc in self.accounts()}
 
-def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Settings:
+    def account(self, platform: str, native_id: str) -> AccountSettings:
+        """The settings of one account; ConfigError when the file does not have it."""
+        found = self._by_key.get((platform, native_id))
+        if found is None:
+            raise ConfigError(f"{platform} {native_id}: not in {self.path} (run `govmatrix init` after editing it)")
+        return found
+
+    def secrets(self, *, enabled_only: bool = False) -> Iterator[tuple[str, Secret]]:
+        """Every secret of the file with its key path (of enabled accounts only, if asked)."""
+        for name, section in self.platforms.items():
+            for key, value in section:
+                if isinstance(value, Secret):
+                    yield f"platforms.{name}.{key}", value
+        for d, dept in enumerate(self.departments):
+            for a, acc in enumerate(dept.accounts):
+                for key, value in acc.options or ():
+                    if isinstance(value, Secret) and (acc.enabled or not enabled_only):
+                        yield f"departments[{d}].accounts[{a}].{key}", value
+
+    def missing_secrets(self) -> list[tuple[str, Secret]]:
+        """Secrets (of enabled accounts) whose environment variable is not set."""
+        return [(where, secret) for where, secret in self.secrets(enabled_only=True) if not secret.value()]
+
+    def secret_values(self) -> list[str]:
+        """Every known secret value, to redact from messages (longest first)."""
+        return sorted({s.value() for _, s in self.secrets() if s.value()}, key=len, reverse=True)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None, *,
+                  require_secrets: bool = True) -> Settings:
     """Read, validate and return the settings; raise ConfigError naming the file and key on any problem.
 
     The file is ``path``, else ``$GOVMATRIX_CONFIG``, else ``settings.toml``.
-    ``$GOVMATRIX_DATABASE_URL`` overrides ``storage.url``.
+    ``$GOVMATRIX_DATABASE_URL`` overrides ``storage.url``. With ``require_secrets`` a secret whose
+    variable is not set is an error; without, ``Settings.missing_secrets()`` lists them.
     """
     env = dict(os.environ) if env is None else env
     file = Path(path or env.get("GOVMATRIX_CONFIG") or DEFAULT_CONFIG)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{file}: settings file not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+    data = _read_toml(file)
     if "path" in data:
         raise ConfigError(f"{file}: path: unknown key")
     try:
-        settings = Settings.model_validate({**data, "path": str(file)})
+        raw = Settings.model_validate({**data, "path": str(file)})
+        settings = raw.model_copy(update={"platforms": _platforms(raw.platforms, env),
+                                          "departments": _departments(raw.departments, env)})
     except ValidationError as exc:
         raise ConfigError(f"{file}: {_first_error(exc)}") from None
-    _check_semantics(settings, file, env)
+    except _KeyError as exc:
+        raise ConfigError(f"{file}: {exc}") from None
+    _check_semantics(settings, file)
+    if require_secrets and (missing := settings.missing_secrets()):
+        where, secret = missing[0]
+        raise ConfigError(f"{file}: {where}: environment variable {secret.env} is not set")
     if env.get("GOVMATRIX_DATABASE_URL"):
         storage = settings.storage.model_copy(update={"url": env["GOVMATRIX_DATABASE_URL"]})
         settings = settings.model_copy(update={"storage": storage})
     return settings
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: settings file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{file}: is a folder, not a settings file") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the settings file ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")  # Notepad writes a byte-order mark
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+
+
+class _KeyError(Exception):
+    """A key path and a message (turned into a ConfigError naming the file)."""
+
+
+def _crawler(platform: str, where: str) -> Any:
+    from govmatrix.crawlers.base import REGISTRY, crawler_class
+
+    if platform not in REGISTRY:
+        raise _KeyError(f"{where}: unknown platform {platform!r} (known: {', '.join(REGISTRY)})")
+    return crawler_class(platform)
+
+
+def resolve_secrets(model: BaseModel, env: dict[str, str]) -> BaseModel:
+    """Read the value of every secret of ``model`` from ``env`` (once, when the settings load)."""
+    for _, field in model:
+        if isinstance(field, Secret):
+            field._value = env.get(field.env, "")
+    return model
+
+
+def _validated(model: type[BaseModel], data: Any, where: str, env: dict[str, str]) -> Any:
+    try:
+        return resolve_secrets(model.model_validate(data), env)
+    except ValidationError as exc:
+        raise _KeyError(_first_error(exc, where)) from None
+
+
+def _platforms(sections: dict[str, Any], env: dict[str, str]) -> dict[str, PlatformSettings]:
+    from govmatrix.crawlers.base import REGISTRY
+
+    for name in sections:
+        _crawler(name, "platforms")
+    return {name: _validated(_crawler(name, "platforms").settings_model, sections.get(name) or {},
+                             f"platforms.{name}", env) for name in REGISTRY}
+
+
+def _departments(departments: list[DepartmentSettings], env: dict[str, str]) -> list[DepartmentSettings]:
+    out = []
+    for d, dept in enumerate(departments):
+        accounts = []
+        for a, acc in enumerate(dept.accounts):
+            where = f"departments[{d}].accounts[{a}]"
+            cls = _crawler(acc.platform, f"{where}.platform")
+            options = _validated(cls.options_model, acc.options or {}, where, env)
+            accounts.append(acc.model_copy(update={"options": options}))
+        out.append(dept.model_copy(update={"accounts": accounts}))
+    return out
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:
@@ -211,33 +300,39 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif not part.startswith(("function-", "model-")):
+        elif part == "options" or part.startswith(("function-", "model-")):
+            continue
+        else:
             out += f".{part}" if out else part
     return out
 
 
 _TYPE_WORDS = {
-    "int_type": "expected an integer", "int_parsing": "expected an integer",
+    "int_type": "expected an integer", "int_parsing": "expected an integer", "int_from_float": "expected an integer",
     "float_type": "expected a number", "float_parsing": "expected a number",
     "bool_type": "expected true or false", "bool_parsing": "expected true or false",
     "string_type": "expected a string", "list_type": "expected a list", "dict_type": "expected a table",
     "model_type": "expected a table", "date_type": "expected a date", "date_from_datetime_parsing": "expected a date",
-    "extra_forbidden": "unknown key", "missing": "missing key",
+    "date_parsing": "expected a date", "extra_forbidden": "unknown key", "missing": "missing key",
 }
 
 
-def _first_error(exc: ValidationError) -> str:
+def _first_error(exc: ValidationError, where: str = "") -> str:
+    """``key.path: message`` of the first error, the path under ``where``."""
     err = exc.errors(include_url=False)[0]
-    loc = tuple(err["loc"])
-    if err["type"] == "literal_error" or err["type"] not in _TYPE_WORDS:
+    path = _key_path(tuple(err["loc"]))
+    path = f"{where}.{path}" if where and path and not path.startswith("[") else f"{where}{path}"
+    if err["type"] in ("greater_than", "greater_than_equal", "less_than", "string_too_short"):
+        message = str(err["msg"]).lower()
+    elif err["type"] == "literal_error" or err["type"] not in _TYPE_WORDS:
         message = str(err["msg"]).removeprefix("Value error, ")
     else:
         message = _TYPE_WORDS[err["type"]]
-    return f"{_key_path(loc)}: {message}" if loc else message
+    return f"{path}: {message}" if path else message
 
 
-def _check_semantics(settings: Settings, file: Path, env: dict[str, str]) -> None:
-    """Checks across keys: duplicate accounts and missing secrets."""
+def _check_semantics(settings: Settings, file: Path) -> None:
+    """Checks across keys: duplicate accounts, crawl deadlines below the lease."""
     seen: dict[tuple[str, str], str] = {}
     for d, dept in enumerate(settings.departments):
         for a, acc in enumerate(dept.accounts):
@@ -246,11 +341,9 @@ def _check_semantics(settings: Settings, file: Path, env: dict[str, str]) -> Non
             if key in seen:
                 raise ConfigError(f"{file}: {where}.id: duplicate account {acc.platform} {acc.id} (also {seen[key]})")
             seen[key] = where
-            if acc.secret is not None and acc.enabled and not env.get(acc.secret.env):
-                raise ConfigError(f"{file}: {where}.secret: environment variable {acc.secret.env} is not set")
+    lease = settings.scheduler.lease_seconds
     for name, section in settings.platforms.items():
-        for field in ("cookie", "access_token"):
-            secret = getattr(section, field)
-            if secret is not None and not env.get(secret.env):
-                raise ConfigError(f"{file}: platforms.{name}.{field}: environment variable {secret.env} is not set")
+        if section.crawl_timeout >= lease:
+            raise ConfigError(f"{file}: platforms.{name}.crawl_timeout: must be below scheduler.lease_seconds "
+                              f"({section.crawl_timeout:g} >= {lease})")
 

@@ -12,19 +12,17 @@ from collections import Counter
 from datetime import datetime
 from urllib.parse import urlsplit
 
-import httpx
-
 from govmatrix.bootstrap import initialize
-from govmatrix.clock import SHANGHAI
+from govmatrix.clock import Clock
 from govmatrix.config import Settings
 from govmatrix.errors import ConfigError
 from govmatrix.matrix.feed import feed
-from govmatrix.models import PLATFORMS
 from govmatrix.refresh import refresh_many
 from govmatrix.render import clip, table
 from govmatrix.sandbox.app import SandboxConfig, SandboxServer
-from govmatrix.storage.exchanges import ExchangeStore
+from govmatrix.sandbox.remote import advance_clock
 from govmatrix.storage.repo import Repo
+from govmatrix.tz import SHANGHAI
 
 DEMO_START = datetime(2016, 6, 1, 9, 0, tzinfo=SHANGHAI)  # the era of the model city's matrix
 DEMO_DAYS = 7
@@ -48,8 +46,8 @@ def sandbox_address(settings: Settings) -> tuple[str, int]:
 
 def local_budget(settings: Settings) -> Settings:
     """The same settings with the request budget lifted: the sandbox is on this machine."""
-    platforms = {name: settings.platform(name).model_copy(update={"rate": DEMO_RATE, "concurrency": 8})
-                 for name in PLATFORMS}
+    platforms = {name: section.model_copy(update={"rate": DEMO_RATE, "concurrency": 8})
+                 for name, section in settings.platforms.items()}
     return settings.model_copy(update={"platforms": platforms})
 
 
@@ -58,12 +56,12 @@ def run_demo(settings: Settings, days: int = DEMO_DAYS, start: datetime = DEMO_S
     settings = local_budget(settings)
     with SandboxServer(SandboxConfig(seed=1, start=start), host=host, port=port) as sandbox:
         print(f"sandbox: serving the simulated city on {sandbox.url} (clock starts {start:%Y-%m-%d %H:%M})")
-        repo, report = initialize(settings)
-        print(f"store: {settings.storage.url}; {len(repo.accounts(enabled_only=True))} accounts "
+        repo, report = initialize(settings, sandbox.state.now)
+        print(f"store: {settings.storage.url}; {len(repo.accounts.find(enabled_only=True))} accounts "
               f"({len(report.sync.added)} added now)")
         for day in range(days):
             if day:
-                httpx.post(f"{sandbox.url}/_sandbox/clock", json={"advance_seconds": 86_400}).raise_for_status()
+                advance_clock(sandbox.url, 86_400)
             crawl_day(repo, settings, sandbox.state.now)
         show(repo, settings)
     for line in NOT_YET:
@@ -72,8 +70,8 @@ def run_demo(settings: Settings, days: int = DEMO_DAYS, start: datetime = DEMO_S
 
 
 def crawl_day(repo: Repo, settings: Settings, now: datetime) -> None:
-    accounts = repo.accounts(enabled_only=True)
-    outcomes = asyncio.run(refresh_many(accounts, repo, settings, lambda: now))
+    accounts = repo.accounts.find(enabled_only=True)
+    outcomes = asyncio.run(refresh_many(accounts, repo, settings, Clock(fixed=now)))
     failed = [o for o in outcomes if not o.ok]
     new = sum(o.counts.new for o in outcomes)
     print(f"{now.astimezone(SHANGHAI):%Y-%m-%d}: crawled {len(outcomes)} accounts, {new} new posts, "
@@ -83,21 +81,21 @@ def crawl_day(repo: Repo, settings: Settings, now: datetime) -> None:
 
 
 def show(repo: Repo, settings: Settings) -> None:
-    counts = Counter(row["platform"] for row in repo.feed(limit=10**7))
+    counts = Counter(row["platform"] for row in repo.posts.feed(limit=10**7))
     print("\nposts stored: " + ", ".join(f"{p} {n}" for p, n in sorted(counts.items())))
     rows = [(r["published_at"][:16].replace("T", " "), r["platform"], clip(r["account"], 14),
              clip(r["title"] or r["text"], 50)) for r in feed(repo, settings.tz, limit=8)]
     print("\nnewest in the unified feed (govmatrix feed):\n" + table(("published", "platform", "account", "text"), rows))
     followers = []
-    for account in repo.accounts(platform="weibo", enabled_only=True):
-        series = [s for s in repo.snapshots(account.id or 0) if s["followers"] is not None]
+    for account in repo.accounts.find(platform="weibo", enabled_only=True):
+        series = [s for s in repo.snapshots.of_account(account.id) if s["followers"] is not None]
         if series:
             followers.append((account.name, series[-1]["followers"], series[-1]["followers"] - series[0]["followers"],
                               len(series)))
     followers.sort(key=lambda row: -row[1])
     print("\nWeibo followers (from daily profile snapshots):\n"
           + table(("account", "followers", "growth", "days"), followers[:8]))
-    sessions = ExchangeStore(repo.engine).sessions()
+    sessions = repo.exchanges.sessions()
     answered = sum(s.get("answered", 0) or 0 for s in sessions)
     asked = sum(s.get("questions", 0) or 0 for s in sessions)
     print(f"\nonline exchanges on the forum: {len(sessions)} sessions, {asked} questions, {answered} answered")

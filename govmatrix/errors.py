@@ -2,6 +2,7 @@
 
 MatrixError
  +-- ConfigError
+ +-- StoreError
  +-- CrawlError
       +-- FetchError
       |    +-- RateLimited
@@ -18,6 +19,13 @@ class MatrixError(Exception):
 
 class ConfigError(MatrixError):
     """A settings file or value is wrong; the message names the file and the key path."""
+
+
+class StoreError(MatrixError):
+    """The store cannot be read or written (locked, full, read-only, unreachable, not initialised).
+
+    Not a crawl failure: a pass that meets it stops, releases what it holds and says why in one line.
+    """
 
 
 class CrawlError(MatrixError):

@@ -6,36 +6,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-PLATFORMS = ("weibo", "wechat", "forum", "feeds")
-
 # Post kinds.
 ORIGINAL = "original"
 REPOST = "repost"
 ARTICLE = "article"
 THREAD = "thread"
 REPLY = "reply"
-KINDS = (ORIGINAL, REPOST, ARTICLE, THREAD, REPLY)
-
-# Review states of a post in the unified feed.
-REVIEW_STATES = ("pending", "approved", "hidden", "pinned")
-
-
-@dataclass(frozen=True)
-class Department:
-    """A city department that runs one or more accounts."""
-
-    name: str
-    short_name: str
 
 
 @dataclass
 class Account:
-    """One account of a department on one platform, with its crawl state.
+    """One stored account of a department on one platform, with its crawl state.
 
-    ``options`` holds the platform-specific settings (feed URL, forum board, ...),
-    ``cursor`` the platform's resume state (newest id seen, ETag, ...).
+    ``options`` is the platform-specific part of its settings as stored (for display and to see
+    what changed; crawlers get them typed from the settings), ``cursor`` the platform's resume
+    state (newest id seen, ETag, ...).
     """
 
+    id: int
     platform: str
     native_id: str
     name: str
@@ -43,7 +31,6 @@ class Account:
     enabled: bool = True
     interval: int | None = None  # seconds; None = adaptive
     options: dict[str, Any] = field(default_factory=dict)
-    id: int | None = None
     cursor: dict[str, Any] = field(default_factory=dict)
     next_check_at: datetime | None = None
     error_count: int = 0
@@ -60,16 +47,20 @@ class Account:
 class Post:
     """One item from any platform: a Weibo post, a WeChat article, a forum post, a feed entry.
 
-    ``published_at`` is always timezone-aware. ``raw`` is the payload it was parsed from,
-    kept so that a better parser can re-parse history.
+    A parser fills what the platform said: ``body`` is the post's HTML as served (or plain text),
+    ``raw`` the payload it was parsed from. The pipelines derive the rest from them: ``text``
+    (readable plain text), ``html`` (safe HTML), ``text_norm`` (the search form) and ``flags``.
+    ``published_at`` is always timezone-aware.
     """
 
     platform: str
     native_id: str
     published_at: datetime
+    body: str = ""
     text: str = ""
     title: str = ""
     html: str = ""
+    text_norm: str = ""
     url: str = ""
     author: str = ""
     kind: str = ORIGINAL
@@ -81,6 +72,7 @@ class Post:
     media: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] | None = None
+    flags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -132,10 +124,12 @@ class ExchangeSession:
 
 @dataclass
 class CrawlResult:
-    """What one refresh of one account produced, before it is stored."""
+    """What one crawl of one account produced, before it is stored.
+
+    ``warnings`` name the items that were skipped (unreadable, unstorable); the rest is stored.
+    """
 
     posts: list[Post] = field(default_factory=list)
     snapshots: list[FollowerSnapshot] = field(default_factory=list)
-    exchanges: list[ExchangeSession] = field(default_factory=list)
     cursor: dict[str, Any] | None = None  # new resume state, None = unchanged
-    requests: int = 0
+    warnings: list[str] = field(default_factory=list)

@@ -43,11 +43,11 @@ def test_init_twice_changes_nothing(config: Path, capsys: pytest.CaptureFixture[
 
 
 def test_feed_json_shape(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    repo, _ = initialize(load_settings(config))
-    [account] = repo.accounts()
+    repo, _ = initialize(load_settings(config), datetime(2016, 7, 1, tzinfo=SHANGHAI))
+    [account] = repo.accounts.find()
     assert account.id is not None
     published = datetime(2016, 7, 2, 14, 22, tzinfo=SHANGHAI)
-    repo.upsert_posts(account.id, [
+    repo.posts.upsert(account.id, [
         Post(platform="weibo", native_id="4001", text="牡丹花开", published_at=published, likes=7, reposts=2),
         Post(platform="weibo", native_id="4002", text="更早的一条", published_at=published.replace(hour=9)),
     ], published)
@@ -57,7 +57,7 @@ def test_feed_json_shape(config: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert len(records) == 1
     record = records[0]
     assert list(record) == ["id", "platform", "department", "account", "native_id", "url", "title", "text",
-                            "published_at", "reposts", "comments", "likes", "reads", "kind", "review_state"]
+                            "published_at", "reposts", "comments", "likes", "reads", "kind", "review_state", "flags"]
     assert record["published_at"] == "2016-07-02T14:22:00+08:00"
     assert (record["department"], record["account"], record["text"]) == ("菏泽市人民政府新闻办公室", "菏泽发布", "牡丹花开")
     assert (record["likes"], record["reposts"], record["comments"], record["kind"]) == (7, 2, None, "original")
@@ -77,12 +77,12 @@ def test_status_lists_every_account(config: Path, capsys: pytest.CaptureFixture[
 def test_status_flags_accounts_failing_for_days(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from datetime import timedelta
 
-    repo, _ = initialize(load_settings(config))
-    [account] = repo.accounts()
+    repo, _ = initialize(load_settings(config), datetime(2016, 7, 1, tzinfo=SHANGHAI))
+    [account] = repo.accounts.find()
     first = datetime(2016, 7, 1, 8, 0, tzinfo=SHANGHAI)
     for day in range(4):
         at = first + timedelta(days=day)
-        repo.record_failure(account.id or 0, started=at, finished=at, requests=1, next_check_at=at,
+        repo.runs.record_failure(account.id or 0, started=at, finished=at, requests=1, next_check_at=at,
                             error="weibo 2810374651: rate limited (HTTP 418)")
     repo.engine.dispose()
     assert main(["--config", str(config), "--now", "2016-07-03T09:00", "status"]) == 0

@@ -60,7 +60,19 @@ def test_minimal_file_gets_defaults(tmp_path: Path) -> None:
      'platform = "weibo"\nid = "2810374651"\nname = "again"\n',
      "departments[1].accounts[0].id: duplicate account weibo 2810374651 (also departments[0].accounts[0])"),
     (BASE.replace('name = "菏泽发布"', ""), "departments[0].accounts[0].name: missing key"),
-    (BASE.replace('platform = "weibo"', 'platform = "feeds"'), "departments[0].accounts[0]: a feeds account needs url"),
+    (BASE.replace('platform = "weibo"', 'platform = "feeds"'), "departments[0].accounts[0].url: missing key"),
+    (BASE.replace('platform = "weibo"', 'platform = "feeds"') + 'url = "javascript:alert(1)"\n',
+     "departments[0].accounts[0].url: String should match pattern"),
+    (BASE.replace('platform = "weibo"', 'platform = "forum"'), "departments[0].accounts[0].fid: missing key"),
+    (BASE.replace('platform = "weibo"', 'platform = "forum"') + 'fid = 3\ntitle_pattern = "(["\n',
+     "departments[0].accounts[0].title_pattern: not a regular expression"),
+    (BASE.replace('platform = "weibo"', 'platform = "wechat"') + "owned = true\n",
+     "departments[0].accounts[0]: an owned wechat account needs appid and secret"),
+    (BASE + "fid = 3\n", "departments[0].accounts[0].fid: unknown key"),
+    ("[platforms.weibo]\nmax_body_bytes = 0\n", "platforms.weibo.max_body_bytes: input should be greater than 0"),
+    ("[platforms.feeds]\ncrawl_timeout = 900\n",
+     "platforms.feeds.crawl_timeout: must be below scheduler.lease_seconds (900 >= 900)"),
+    ("[pipelines]\norder = \"clean\"\n", "pipelines.order: expected a list"),
     ("[storage\n", "not valid TOML"),
 ])
 def test_errors_name_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
@@ -76,9 +88,42 @@ def test_missing_secret_names_the_variable(tmp_path: Path) -> None:
     message = error_of(tmp_path, text)
     assert message.endswith("departments[0].accounts[1].secret: environment variable HZ_SECRET is not set")
     settings = load_settings(write(tmp_path, text), env={"HZ_SECRET": "s3cret"})
-    secret = settings.departments[0].accounts[1].secret
-    assert secret is not None and "s3cret" not in repr(secret)
-    assert settings.departments[0].accounts[1].options()["secret"] == {"env": "HZ_SECRET"}
+    secret = settings.departments[0].accounts[1].options.secret
+    assert secret.value() == "s3cret" and "s3cret" not in repr(secret)
+    assert settings.departments[0].accounts[1].options.model_dump(mode="json")["secret"] == {"env": "HZ_SECRET"}
+    assert settings.secret_values() == ["s3cret"]
+
+
+def test_commands_without_secrets_load_and_list_what_is_missing(tmp_path: Path) -> None:
+    text = BASE + '\n[[departments.accounts]]\nplatform = "wechat"\nid = "gh_x"\nname = "x"\nowned = true\n' \
+                  'appid = "wx1"\nsecret = { env = "HZ_SECRET" }\n'
+    settings = load_settings(write(tmp_path, text), env={}, require_secrets=False)
+    [(where, secret)] = settings.missing_secrets()
+    assert (where, secret.env) == ("departments[0].accounts[1].secret", "HZ_SECRET")
+    disabled = load_settings(write(tmp_path, text + "enabled = false\n"), env={})  # a disabled account needs none
+    assert disabled.missing_secrets() == []
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("\ufeff" + BASE, None),  # Notepad's byte-order mark is accepted
+    (BASE.replace("菏泽发布", "菏泽发布").encode("gbk"), "not UTF-8 text"),
+])
+def test_encodings(tmp_path: Path, content: str | bytes, expected: str | None) -> None:
+    path = tmp_path / "settings.toml"
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    else:
+        path.write_bytes(content)
+    if expected is None:
+        assert load_settings(path, env={}).accounts()[0][1].name == "菏泽发布"
+    else:
+        with pytest.raises(ConfigError, match=expected):
+            load_settings(path, env={})
+
+
+def test_a_folder_is_not_a_settings_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a folder, not a settings file"):
+        load_settings(tmp_path, env={})
 
 
 def test_literal_secret_is_refused(tmp_path: Path) -> None:

@@ -11,8 +11,9 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from govmatrix.clock import Clock
 from govmatrix.config import load_settings
-from govmatrix.scheduler import MatrixScheduler, SchedulerLocked, sqlite_lock
+from govmatrix.scheduler import MatrixScheduler, SchedulerLocked, release_dead_leases, sqlite_lock
 from govmatrix.storage.db import make_engine, migrate
 from govmatrix.storage.repo import AccountSpec, Repo, UpsertCounts
 
@@ -26,29 +27,29 @@ def repo(db_url: str) -> Iterator[Repo]:
     engine = make_engine(db_url)
     migrate(engine)
     repo = Repo(engine)
-    repo.sync_accounts([AccountSpec("d", "d", "weibo", str(n), f"a{n}", True, None, {}) for n in range(10)])
+    repo.accounts.sync([AccountSpec("d", "d", "weibo", str(n), f"a{n}", True, None, {}) for n in range(10)])
     yield repo
     engine.dispose()
 
 
 def test_claims_are_exclusive_until_the_lease_expires(repo: Repo) -> None:
-    first = repo.claim_due(NOW, "one", limit=4, lease_seconds=600)
-    second = repo.claim_due(NOW, "two", limit=100, lease_seconds=600)
+    first = repo.accounts.claim_due(NOW, "one", limit=4, lease_seconds=600)
+    second = repo.accounts.claim_due(NOW, "two", limit=100, lease_seconds=600)
     assert len(first) == 4 and len(second) == 6
     assert not {a.id for a in first} & {a.id for a in second}
-    assert repo.claim_due(NOW + timedelta(seconds=599), "three", limit=100, lease_seconds=600) == []
+    assert repo.accounts.claim_due(NOW + timedelta(seconds=599), "three", limit=100, lease_seconds=600) == []
     # "one" died: its leases expire and the accounts are claimed again
-    assert repo.release_leases("two") == 6
-    again = repo.claim_due(NOW + timedelta(seconds=601), "three", limit=100, lease_seconds=600)
+    assert repo.accounts.release_leases("two") == 6
+    again = repo.accounts.claim_due(NOW + timedelta(seconds=601), "three", limit=100, lease_seconds=600)
     assert len(again) == 10
 
 
 def test_finishing_a_crawl_releases_the_lease(repo: Repo) -> None:
-    [account] = repo.claim_due(NOW, "one", limit=1, lease_seconds=600)
+    [account] = repo.accounts.claim_due(NOW, "one", limit=1, lease_seconds=600)
     assert account.id is not None
-    repo.record_success(account.id, started=NOW, finished=NOW, counts=UpsertCounts(), requests=1,
+    repo.runs.record_success(account.id, started=NOW, finished=NOW, counts=UpsertCounts(), requests=1,
                         next_check_at=NOW, cursor=None)
-    assert account.id in [a.id for a in repo.claim_due(NOW, "two", limit=100, lease_seconds=600)]
+    assert account.id in [a.id for a in repo.accounts.claim_due(NOW, "two", limit=100, lease_seconds=600)]
 
 
 def test_concurrent_claims_never_overlap(repo: Repo, db_url: str) -> None:
@@ -58,7 +59,7 @@ def test_concurrent_claims_never_overlap(repo: Repo, db_url: str) -> None:
     async def claim(r: Repo, owner: str) -> list[int]:
         got: list[int] = []
         for _ in range(10):
-            got += [a.id or 0 for a in await asyncio.to_thread(r.claim_due, NOW, owner, limit=1, lease_seconds=60)]
+            got += [a.id or 0 for a in await asyncio.to_thread(r.accounts.claim_due, NOW, owner, limit=1, lease_seconds=60)]
         return got
 
     async def both() -> tuple[list[int], list[int]]:
@@ -71,19 +72,19 @@ def test_concurrent_claims_never_overlap(repo: Repo, db_url: str) -> None:
 
 def test_daily_snapshot_marks_accounts_without_one(repo: Repo, tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, BASE), env={})
-    for account in repo.accounts():
-        repo.record_success(account.id or 0, started=NOW, finished=NOW, counts=UpsertCounts(), requests=1,
+    for account in repo.accounts.find():
+        repo.runs.record_success(account.id or 0, started=NOW, finished=NOW, counts=UpsertCounts(), requests=1,
                             next_check_at=NOW + timedelta(days=2), cursor=None)
-    scheduler = MatrixScheduler(settings, repo, lambda: NOW)
-    assert scheduler.daily_snapshot() == 10
-    assert len(repo.due_accounts(NOW)) == 10
+    scheduler = MatrixScheduler(settings, repo, Clock(fixed=NOW))
+    assert scheduler.daily_snapshot() == 10  # every Weibo account (its crawler takes profile snapshots)
+    assert len(repo.accounts.due(NOW)) == 10
 
 
 def test_jobs_have_fixed_ids_and_safe_options(repo: Repo, tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, BASE), env={})
 
     async def jobs() -> dict[str, object]:
-        scheduler = MatrixScheduler(settings, repo, lambda: NOW, tick_seconds=5).build()
+        scheduler = MatrixScheduler(settings, repo, Clock(fixed=NOW), tick_seconds=5).build()
         return {job.id: job for job in scheduler.get_jobs()}
 
     built = asyncio.run(jobs())
@@ -116,9 +117,9 @@ def test_leases_of_dead_local_schedulers_are_released(repo: Repo, tmp_path: Path
     settings = load_settings(write(tmp_path, BASE), env={})
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead_owner = f"{socket.gethostname()}:{gone.stdout.strip()}"
-    repo.claim_due(NOW, dead_owner, limit=3, lease_seconds=600)
-    repo.claim_due(NOW, "elsewhere:1", limit=3, lease_seconds=600)
-    scheduler = MatrixScheduler(settings, repo, lambda: NOW)
-    assert scheduler.release_dead_leases() == [dead_owner]
-    assert repo.lease_owners() == {"elsewhere:1"}  # another host's leases wait for expiry
-    assert len(scheduler.claim()) == 7
+    repo.accounts.claim_due(NOW, dead_owner, limit=3, lease_seconds=600)
+    repo.accounts.claim_due(NOW, "elsewhere:1", limit=3, lease_seconds=600)
+    assert release_dead_leases(repo) == [dead_owner]
+    assert repo.accounts.lease_owners() == {"elsewhere:1"}  # another host's leases wait for expiry
+    scheduler = MatrixScheduler(settings, repo, Clock(fixed=NOW))
+    assert len(asyncio.run(scheduler.claim())) == 7

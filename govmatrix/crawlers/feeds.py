@@ -1,29 +1,32 @@
 """Department websites: any RSS 1.0/2.0, Atom or JSON Feed URL, fetched with a conditional GET.
 
 The account's cursor keeps the ETag and Last-Modified of the last complete document; a 304 means
-nothing new. Every entry inside the horizon is returned on each change of the feed, so an edited
-entry is updated (the store skips unchanged ones); an undated entry already stored is left alone,
-since its only time is that of the crawl. Parsing is in ``feeds_parse``.
+nothing new. Every dated entry inside the horizon is returned on each change of the feed, so an
+edited entry is updated (the store skips unchanged ones); an undated entry already stored is left
+alone, since its only time is that of the crawl. Parsing is in ``feeds_parse``.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Annotated, Any
 
+from pydantic import Field
+
+from govmatrix.config import AccountOptions, PlatformSettings
 from govmatrix.crawlers import feeds_parse as fp
-from govmatrix.crawlers.base import CrawlContext, Crawler
+from govmatrix.crawlers.base import CrawlContext, HttpCrawler
 from govmatrix.crawlers.http import PlatformClient
-from govmatrix.errors import FetchError
-from govmatrix.models import CrawlResult, Post
-
-log = logging.getLogger("govmatrix.crawlers.feeds")
+from govmatrix.crawlers.incremental import select_new
+from govmatrix.models import CrawlResult
 
 ACCEPT = ("application/feed+json, application/atom+xml, application/rss+xml, application/rdf+xml, "
           "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8")
 ETAG, LAST_MODIFIED = "etag", "last_modified"  # cursor keys
+
+
+class FeedsOptions(AccountOptions):
+    url: Annotated[str, Field(pattern=r"^https?://", min_length=8)]  # the feed's full address
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class FetchedFeed:
     validators: dict[str, str | None]
 
 
-async def fetch_feed(client: PlatformClient, url: str, cursor: dict[str, object], *,
+async def fetch_feed(client: PlatformClient, url: str, cursor: dict[str, Any], *,
                      account: str) -> FetchedFeed | None:
     """GET a feed with If-None-Match / If-Modified-Since from ``cursor``; None on 304 Not Modified."""
     headers = {"Accept": ACCEPT}
@@ -44,39 +47,31 @@ async def fetch_feed(client: PlatformClient, url: str, cursor: dict[str, object]
         headers["If-None-Match"] = str(cursor[ETAG])
     if cursor.get(LAST_MODIFIED):
         headers["If-Modified-Since"] = str(cursor[LAST_MODIFIED])
-    response = await client.get(url, account=account, headers=headers, follow_redirects=True)
+    response = await client.get(url, account=account, headers=headers)
     if response.status_code == 304:
         return None
     validators = {ETAG: response.headers.get("ETag"), LAST_MODIFIED: response.headers.get("Last-Modified")}
-    return FetchedFeed(response.content, response.headers.get("Content-Type", ""), str(response.url), validators)
+    return FetchedFeed(response.content, response.headers.get("Content-Type", ""), response.url, validators)
 
 
-def select_entries(pairs: list[tuple[str, fp.FeedEntry]], known: Callable[[Iterable[str]], set[str]],
-                   horizon: datetime) -> list[tuple[str, fp.FeedEntry]]:
-    """The (native id, entry) pairs to return: dated entries inside the horizon, undated ones not stored yet."""
-    stored = known([native_id for native_id, entry in pairs if entry.published_at is None])
-    return [(native_id, entry) for native_id, entry in pairs
-            if (entry.published_at >= horizon if entry.published_at is not None else native_id not in stored)]
-
-
-class FeedsCrawler(Crawler):
-    """Crawls one feed URL (the account's ``url`` option) per call."""
+class FeedsCrawler(HttpCrawler):
+    """Crawls one feed URL (the account's ``url``) per call."""
 
     platform = "feeds"
+    settings_model = PlatformSettings
+    options_model = FeedsOptions
 
     async def crawl(self, ctx: CrawlContext) -> CrawlResult:
-        account = ctx.account.native_id
-        url = str(ctx.account.options.get("url") or "")
-        if not url:
-            raise FetchError("no feed url configured", platform=self.platform, account=account)
-        fetched = await fetch_feed(self.client, url, ctx.account.cursor, account=account)
+        account = ctx.native_id
+        fetched = await fetch_feed(self.client, ctx.options.url, ctx.account.cursor, account=account)
         if fetched is None:
             return CrawlResult()
         feed = fp.parse_feed(fetched.body, content_type=fetched.content_type, base_url=fetched.url,
                              platform=self.platform, account=account)
-        if feed.warning:
-            log.info("%s %s: feed parsed with problems (%s)", self.platform, account, feed.warning)
         pairs = [(fp.feed_native_id(account, entry.key), entry) for entry in fp.dedup_entries(feed.entries)]
-        posts: list[Post] = [fp.entry_post(entry, native_id=native_id, platform=self.platform, now=ctx.now)
-                             for native_id, entry in select_entries(pairs, ctx.known, ctx.horizon)]
-        return CrawlResult(posts=posts, cursor=dict(fetched.validators) if feed.complete else None)
+        chosen, _ = select_new(pairs, native_id=lambda pair: pair[0], published_at=lambda pair: pair[1].published_at,
+                               horizon=ctx.horizon, known=ctx.known, ordered=False, revisit=True)
+        posts = [fp.entry_post(entry, native_id=native_id, platform=self.platform, now=ctx.now, lossy=feed.lossy)
+                 for native_id, entry in chosen]
+        warnings = feed.warnings + ([f"feed parsed with problems ({feed.warning})"] if feed.warning else [])
+        return CrawlResult(posts=posts, cursor=dict(fetched.validators) if feed.complete else None, warnings=warnings)

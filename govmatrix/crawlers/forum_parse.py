@@ -1,33 +1,29 @@
 """Pure parsing of Discuz! X3 pages: the thread list (``mod=forumdisplay``) and thread pages (``mod=viewthread``).
 
 Bytes, the Content-Type header and ``now`` in; dataclasses out. No I/O, no clock.
-The charset comes from the header, else the ``<meta>``, else detection (a strict UTF-8 decode, then
-charset-normalizer); GBK and GB2312 are decoded as their superset GB18030. Times are read from
-``span@title`` (absolute) before the shown text, whose relative forms are resolved against ``now``.
-A quoted reply keeps only its new text in ``text``; the quote goes to ``extra["quote"]``.
+The charset is decided by ``charset.decode`` (the declared one when the bytes agree, else UTF-8,
+else GB18030, ...). Times are read from ``span@title`` (absolute) before the shown text, whose
+relative forms are resolved against ``now``. The author is read from the left column of either
+template family (X3.4 wraps it in ``div#favatarPID``; older ones do not) or, failing that, from the
+post's header. A quoted reply keeps only its new HTML in ``body``; the quote goes to ``quote``.
+A post that cannot be read is skipped with a warning; the rest of the page is kept.
 """
 
 from __future__ import annotations
 
-import codecs
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-from charset_normalizer import from_bytes
 from parsel import Selector, SelectorList
 
-from govmatrix.crawlers.text import html_to_text, parse_chinese_time, parse_count, sanitize_html
+from govmatrix.crawlers.charset import REPLACEMENT, decode
+from govmatrix.crawlers.values import parse_chinese_time, parse_count
 from govmatrix.errors import ParseError
+from govmatrix.pipelines.clean import html_to_text
 
 PLATFORM = "forum"
-_CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
-_CHARSET_TEXT = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
-# Discuz! is released in these three encodings only; left to guess among all, detection is easily
-# misled by pages that are mostly ASCII markup (it takes GBK pages for ISO 8859-5).
-_DISCUZ_CHARSETS = ("utf_8", "gb18030", "big5")
-_GB_FAMILY = frozenset({"gbk", "gb2312", "gb18030", "x-gbk", "cp936", "gb_2312-80", "euc-cn", "ms936"})
 _PAGE_COUNT = re.compile(r"共\s*(\d+)\s*页")
 _ID_NUMBER = re.compile(r"(?:normalthread|stickthread|post)_(\d+)")
 _FLOOR_NAMES = {"楼主": 1, "沙发": 2, "板凳": 3, "地板": 4}
@@ -75,22 +71,22 @@ class ListPage:
 
 @dataclass(frozen=True)
 class ForumPost:
-    """One floor of a thread page. ``text`` and ``html`` hold the new text only, without the quote."""
+    """One floor of a thread page. ``body`` is the message's HTML as served, without the quote."""
 
     pid: str
     floor: int
     author: str
     author_uid: str | None
     published_at: datetime
-    text: str
-    html: str
+    body: str
     quote: dict[str, str] | None = None  # {"text", "author", "pid"} of the quoted post, as far as known
     media: list[dict[str, str]] = field(default_factory=list)
+    damaged: bool = False  # holds bytes that did not decode (replaced)
 
 
 @dataclass(frozen=True)
 class ThreadPage:
-    """One page of a thread."""
+    """One page of a thread; ``warnings`` name the posts that could not be read (skipped)."""
 
     tid: str
     fid: str | None
@@ -100,33 +96,7 @@ class ThreadPage:
     views: int | None
     replies: int | None
     posts: list[ForumPost]
-
-
-def declared_charset(body: bytes, content_type: str | None) -> str | None:
-    """The charset named by the Content-Type header, else by a ``<meta>`` in the first 4 KB."""
-    for source in (_CHARSET_TEXT.search(content_type or ""), _CHARSET.search(body[:4096])):
-        if source is not None:
-            name = source.group(1)
-            return name.decode("ascii") if isinstance(name, bytes) else name
-    return None
-
-
-def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
-    """The page as text and the codec used (GBK family decoded as GB18030)."""
-    name = declared_charset(body, content_type)
-    if name is None:
-        try:
-            return body.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            best = from_bytes(body, cp_isolation=list(_DISCUZ_CHARSETS)).best()
-            name = best.encoding if best is not None else "gb18030"
-    try:
-        codec = codecs.lookup(name).name
-    except LookupError:
-        codec = "utf-8"
-    if codec in _GB_FAMILY or name.lower() in _GB_FAMILY:
-        codec = "gb18030"
-    return body.decode(codec, errors="replace"), codec
+    warnings: list[str] = field(default_factory=list)
 
 
 def parse_discuz_time(title: str | None, shown: str, now: datetime) -> datetime | None:
@@ -148,14 +118,15 @@ def parse_discuz_time(title: str | None, shown: str, now: datetime) -> datetime 
     return None
 
 
-def _document(body: bytes, content_type: str | None, account: str) -> Selector:
-    text, _ = decode_html(body, content_type)
-    doc = Selector(text=text, type="html")  # never sniffed as JSON: a JSON body is not a Discuz page
+def _document(body: bytes, content_type: str | None, account: str) -> tuple[Selector, bool]:
+    """The page, and whether some of its bytes did not decode."""
+    decoded = decode(body, content_type)
+    doc = Selector(text=decoded.text, type="html")  # never sniffed as JSON: a JSON body is not a Discuz page
     message = doc.css("#messagetext p::text").get()
     if message is not None:
         message = message.strip()
         raise DiscuzMessage(message, account=account, login=any(word in message for word in _LOGIN_WORDS))
-    return doc
+    return doc, decoded.lossy
 
 
 def _pager(doc: Selector) -> tuple[int | None, int]:
@@ -180,7 +151,7 @@ def _count(value: str | None) -> int | None:
 def parse_list_page(body: bytes, content_type: str | None, now: datetime, *, account: str,
                     requested: int = 1) -> ListPage:
     """One thread-list page. Raises DiscuzMessage for a message page, ParseError for other HTML."""
-    doc = _document(body, content_type, account)
+    doc, _ = _document(body, content_type, account)
     table = doc.css("#threadlisttableid")
     if not table:
         raise ParseError("no thread list (#threadlisttableid) on the board page", platform=PLATFORM, account=account)
@@ -236,12 +207,29 @@ def _media(message: Selector, page_url: str) -> list[dict[str, str]]:
     return found
 
 
-def _post(node: Selector, pid: str, fallback_floor: int, now: datetime, page_url: str, account: str) -> ForumPost:
-    author_link = node.css("div.pls div.authi a.xw1") or node.css("div.pti div.authi a.xi2")
-    uid = re.search(r"uid=(\d+)", author_link.attrib.get("href", "")) if author_link else None
+# The author's name: the left column (X3.4 wraps it in div#favatarPID.pls.favatar, older templates
+# put div.pi straight in td.pls), else the post header (authoronleft = 0).
+_AUTHOR_LINKS = ("div.favatar div.authi a.xw1", "td.pls div.authi a.xw1", "div.pls div.authi a.xw1",
+                 "td.pls div.authi a[href*='uid=']", "div.pti div.authi a.xi2", "div.pti div.authi a[href*='uid=']")
+
+
+def _author(node: Selector) -> SelectorList[Selector] | None:
+    for query in _AUTHOR_LINKS:
+        found = node.css(query)
+        if found:
+            return found
+    return None
+
+
+def _post(node: Selector, pid: str, fallback_floor: int, now: datetime, page_url: str, account: str,
+          lossy: bool) -> tuple[ForumPost, str | None]:
+    """One floor and a warning about it, if any; ParseError when it cannot be read at all."""
     published = _time_of(node.xpath(_BY_ID, id=f"authorposton{pid}"), now)
     if published is None:
         raise ParseError(f"post {pid}: no readable time", platform=PLATFORM, account=account)
+    author_link = _author(node)
+    author = " ".join(author_link.xpath(".//text()").getall()).strip() if author_link else ""
+    uid = re.search(r"uid=(\d+)", author_link.attrib.get("href", "")) if author_link else None
     found = node.xpath(_BY_ID, id=f"postmessage_{pid}")
     quote: dict[str, str] | None = None
     media: list[dict[str, str]] = []
@@ -251,10 +239,10 @@ def _post(node: Selector, pid: str, fallback_floor: int, now: datetime, page_url
         inner = "".join(found[0].xpath("node()").getall())
     else:  # banned or hidden post: Discuz shows a div.locked notice instead of the body
         inner = node.css("div.locked").get() or ""
-    return ForumPost(pid=pid, floor=_floor(node, pid, fallback_floor),
-                     author=" ".join(author_link.xpath(".//text()").getall()).strip() if author_link else "",
-                     author_uid=uid[1] if uid else None, published_at=published, text=html_to_text(inner),
-                     html=sanitize_html(inner).strip(), quote=quote, media=media)
+    post = ForumPost(pid=pid, floor=_floor(node, pid, fallback_floor), author=author,
+                     author_uid=uid[1] if uid else None, published_at=published, body=inner.strip(), quote=quote,
+                     media=media, damaged=lossy and REPLACEMENT in inner)
+    return post, None if author else f"post {pid}: no readable author"
 
 
 def _board_of(doc: Selector) -> str | None:
@@ -266,19 +254,26 @@ def _board_of(doc: Selector) -> str | None:
 def parse_thread_page(body: bytes, content_type: str | None, now: datetime, *, account: str, tid: str,
                       requested: int = 1, page_url: str = "", per_page: int = 10) -> ThreadPage:
     """One thread page. Raises DiscuzMessage for a message page, ParseError for other HTML."""
-    doc = _document(body, content_type, account)
+    doc, lossy = _document(body, content_type, account)
     nodes = doc.xpath("//div[@id='postlist']/div[starts-with(@id, 'post_')]")
     if not doc.css("#postlist") or not nodes:
         raise ParseError(f"thread {tid}: no posts (#postlist) on the page", platform=PLATFORM, account=account)
     current, pages = _pager(doc)
     page = current or requested
-    posts = []
+    posts, warnings = [], []
     for index, node in enumerate(nodes):
         number = _ID_NUMBER.fullmatch(node.attrib.get("id", ""))
-        if number is not None:
-            posts.append(_post(node, number[1], (page - 1) * per_page + index + 1, now, page_url, account))
+        if number is None:
+            continue
+        try:
+            post, warning = _post(node, number[1], (page - 1) * per_page + index + 1, now, page_url, account, lossy)
+        except ParseError as exc:  # one unreadable floor is skipped, the page is kept
+            warnings.append(exc.reason)
+            continue
+        posts.append(post)
+        warnings += [warning] if warning else []
     counts = [_count(v) for v in doc.css("td.pls div.hm span.xi1::text").getall()]
     board = _board_of(doc)
     return ThreadPage(tid=tid, fid=board, subject=" ".join(doc.css("#thread_subject ::text").getall()).strip(),
                       page=page, pages=pages, views=counts[0] if counts else None,
-                      replies=counts[1] if len(counts) > 1 else None, posts=posts)
+                      replies=counts[1] if len(counts) > 1 else None, posts=posts, warnings=warnings)

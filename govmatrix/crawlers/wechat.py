@@ -1,40 +1,72 @@
 """WeChat official accounts: the Official Account API for the city's own accounts, an RSS bridge for the rest.
 
-Own accounts (options ``owned``, ``appid`` and ``secret = {env = NAME}``): a stable access token
-cached per appid, published articles from ``freepublish/batchget`` newest first until an article
-already stored or the horizon, and the daily follower series from datacube in 7-day windows,
-resuming after the last stored day (the cursor's ``datacube_day``). Other accounts: the RSS bridge
-feed (conditional GET, like ``feeds``), and for each entry not stored yet its public article page
-for the full body and exact time. Fetching is here; parsing is in ``wechat_parse``. As with Weibo,
-nothing is returned half-way: an error anywhere fails the crawl, and the next one starts again.
+Own accounts (``owned = true``, ``appid``, ``secret = { env = NAME }``): a stable access token
+cached per appid, published articles from ``freepublish/batchget`` newest first until the
+incremental rule stops, and the daily follower series from datacube in 7-day windows. Datacube
+allows few calls a day, so each crawl makes at most ``DATACUBE_CALLS``: daily totals
+(``getusercumulate``) from the cursor's ``datacube_day``, then new and cancelled followers
+(``getusersummary``) from ``datacube_flow_day`` with the calls left; a 90-day backfill
+(``backfill_days``, or from ``start_date``) thus takes three daily crawls. Invalid datacube days
+(given twice, outside the window asked, not numbers) are skipped with a warning; an empty answer
+never advances a resume day.
+
+Other accounts: the RSS bridge feed (conditional GET, like ``feeds``), and for each entry not stored
+yet its public article page for the full body and exact time. Fetching is here; parsing is in
+``wechat_parse``. Nothing is returned half-way: an error anywhere fails the crawl.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Annotated, Any
 
-from govmatrix.config import PlatformSettings
+from pydantic import Field, model_validator
+
+from govmatrix.config import AccountOptions, PlatformSettings, Secret
 from govmatrix.crawlers import feeds_parse as fp
 from govmatrix.crawlers import wechat_parse as wp
-from govmatrix.crawlers.base import CrawlContext, Crawler
+from govmatrix.crawlers.base import CrawlContext, HttpCrawler
 from govmatrix.crawlers.feeds import fetch_feed
-from govmatrix.crawlers.http import PlatformClient
-from govmatrix.errors import FetchError, LoginRequired
-from govmatrix.models import Account, CrawlResult, FollowerSnapshot, Post
+from govmatrix.crawlers.http import Budget
+from govmatrix.crawlers.incremental import select_new
+from govmatrix.errors import ConfigError
+from govmatrix.models import CrawlResult, Post
+from govmatrix.tz import SHANGHAI
 
 log = logging.getLogger("govmatrix.crawlers.wechat")
 
 PAGE_SIZE = 20  # batchget's largest page
 MAX_PAGES = 200  # a runaway offset must not crawl forever
 TOKEN_MARGIN = 300  # seconds: refresh a token this long before it expires
-CURSOR_DAY = "datacube_day"
+DATACUBE_CALLS = 13  # per crawl, both endpoints together: 13 seven-day windows hold 91 days
+EMPTY_RETRIES = 3  # crawls an empty oldest window is asked again before it counts as truly empty
+CUMULATE_DAY, FLOW_DAY, EMPTY_TRIES = "datacube_day", "datacube_flow_day", "datacube_empty_tries"  # cursor keys
 # RSSHub's account route; hid 1 is the account's default homepage. Set bridge_path for anything else.
 DEFAULT_BRIDGE_PATH = "/wechat/mp/homepage/{biz}/1"
+
+
+class WechatSettings(PlatformSettings):
+    base_url: str = "https://api.weixin.qq.com"
+    article_url: str = "https://mp.weixin.qq.com"  # public article pages
+    bridge_url: str = ""  # RSS bridge (RSSHub / wewe-rss) for accounts the city does not own
+
+
+class WechatOptions(AccountOptions):
+    owned: bool = False  # the city's own account: read through the Official Account API
+    appid: str | None = None
+    secret: Secret | None = None
+    start_date: date | None = None  # follower history from this day (owned accounts)
+    backfill_days: Annotated[int, Field(gt=0, le=3650)] = 90  # ... else this many days before the first crawl
+    bridge_path: str | None = None  # other accounts: the bridge route, or a full feed URL
+    interaction: bool | None = None  # the account's menu / message function is declared on (inspection)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> WechatOptions:
+        if self.owned and not (self.appid and self.secret):
+            raise ValueError("an owned wechat account needs appid and secret")
+        return self
 
 
 @dataclass(frozen=True)
@@ -43,60 +75,39 @@ class _Token:
     refresh_at: datetime
 
 
-def _credentials(account: Account) -> tuple[str, str]:
-    """The appid and the secret (read from the environment variable the settings name)."""
-    appid = str(account.options.get("appid") or "")
-    secret_ref = account.options.get("secret")
-    env = str(secret_ref.get("env") or "") if isinstance(secret_ref, dict) else ""
-    if not appid or not env:
-        raise LoginRequired("an owned account needs appid and secret", platform="wechat", account=account.native_id)
-    secret = os.environ.get(env, "")
-    if not secret:
-        raise LoginRequired(f"environment variable {env} (the AppSecret) is not set", platform="wechat",
-                            account=account.native_id)
-    return appid, secret
-
-
-def select_new(posts: list[Post], known: Callable[[Iterable[str]], set[str]],
-               horizon: datetime) -> tuple[list[Post], bool]:
-    """The posts of a newest-first page before the first one stored or older than the horizon,
-    and whether the crawl should stop there."""
-    stored = known([post.native_id for post in posts])
-    for position, post in enumerate(posts):
-        if post.native_id in stored or post.published_at < horizon:
-            return posts[:position], True
-    return posts, False
-
-
-def bridge_feed_url(bridge_url: str, account: Account) -> str:
+def bridge_feed_url(bridge_url: str, native_id: str, bridge_path: str | None) -> str:
     """The account's bridge feed: ``bridge_path`` (a path under ``bridge_url``, or a full URL),
     else RSSHub's route for the account's ``__biz``."""
-    path = str(account.options.get("bridge_path") or DEFAULT_BRIDGE_PATH.format(biz=account.native_id))
+    path = bridge_path or DEFAULT_BRIDGE_PATH.format(biz=native_id)
     if path.startswith(("http://", "https://")):
         return path
     if not bridge_url:
-        raise FetchError("no RSS bridge configured (platforms.wechat.bridge_url)", platform="wechat",
-                         account=account.native_id)
+        raise ConfigError(f"wechat {native_id}: no RSS bridge configured (platforms.wechat.bridge_url)")
     return f"{bridge_url.rstrip('/')}/{path.lstrip('/')}"
 
 
-class WechatCrawler(Crawler):
+def _dates(window: wp.Window) -> dict[str, str]:
+    return {"begin_date": window[0].isoformat(), "end_date": window[1].isoformat()}
+
+
+class WechatCrawler(HttpCrawler):
     """Crawls one WeChat official account per call; tokens are cached in the instance per appid."""
 
     platform = "wechat"
-    # datacube calls per crawl, both endpoints together: 13 seven-day windows hold 91 days.
-    datacube_budget: ClassVar[int] = 13
+    settings_model = WechatSettings
+    options_model = WechatOptions
+    settings: WechatSettings
 
-    def __init__(self, settings: PlatformSettings, client: PlatformClient) -> None:
-        super().__init__(settings, client)
+    def __init__(self, settings: WechatSettings, budget: Budget, **kwargs: Any) -> None:
+        super().__init__(settings, budget, **kwargs)
         self._tokens: dict[str, _Token] = {}
 
     async def crawl(self, ctx: CrawlContext) -> CrawlResult:
-        if ctx.account.options.get("owned"):
-            posts = await self._published(ctx)
-            snapshots, cursor = await self._followers(ctx)
-            return CrawlResult(posts=posts, snapshots=snapshots, cursor=cursor)
-        return await self._crawl_bridge(ctx)
+        if not ctx.options.owned:
+            return await self._crawl_bridge(ctx)
+        result = CrawlResult(posts=await self._published(ctx))
+        await self._followers(ctx, result)
+        return result
 
     # -- Official Account API -------------------------------------------------------------------
 
@@ -112,12 +123,15 @@ class WechatCrawler(Crawler):
     async def _post(self, path: str, body: dict[str, Any], ctx: CrawlContext,
                     params: dict[str, str] | None = None) -> dict[str, Any]:
         response = await self.client.post(f"{self.settings.base_url}{path}", params=params, json=body,
-                                          account=ctx.account.native_id)
-        return wp.parse_api(response.content, account=ctx.account.native_id, now=ctx.now)
+                                          account=ctx.native_id)
+        return wp.parse_api(response.content, account=ctx.native_id, now=ctx.now)
 
     async def _token(self, ctx: CrawlContext, rejected: str | None = None) -> str:
         """The cached token of the account's appid, renewed when near its end or refused."""
-        appid, secret = _credentials(ctx.account)
+        appid, secret = ctx.options.appid, ctx.options.secret.value()
+        if not secret:
+            raise ConfigError(f"wechat {ctx.native_id}: environment variable {ctx.options.secret.env} "
+                              "(the AppSecret) is not set")
         cached = self._tokens.get(appid)
         if cached is not None and cached.value != rejected and ctx.now < cached.refresh_at:
             return cached.value
@@ -130,7 +144,7 @@ class WechatCrawler(Crawler):
     async def _stable_token(self, appid: str, secret: str, ctx: CrawlContext, *, force: bool) -> tuple[str, int]:
         body = {"grant_type": "client_credential", "appid": appid, "secret": secret, "force_refresh": force}
         data = await self._post("/cgi-bin/stable_token", body, ctx)
-        return wp.parse_token(data, account=ctx.account.native_id)
+        return wp.parse_token(data, account=ctx.native_id)
 
     async def _published(self, ctx: CrawlContext) -> list[Post]:
         collected: list[Post] = []
@@ -138,36 +152,69 @@ class WechatCrawler(Crawler):
         for _ in range(MAX_PAGES):
             data = await self.call_api("/cgi-bin/freepublish/batchget",
                                        {"offset": offset, "count": PAGE_SIZE, "no_content": 0}, ctx)
-            page = wp.parse_batchget(data, account=ctx.account.native_id)
-            fresh, stop = select_new(page.posts, ctx.known, ctx.horizon)
+            page = wp.parse_batchget(data, account=ctx.native_id)
+            fresh, stop = select_new(page.posts, native_id=lambda p: p.native_id, published_at=lambda p: p.published_at,
+                                     horizon=ctx.horizon, known=ctx.known)
             collected += fresh
             offset += page.item_count
             if stop or page.item_count == 0 or offset >= page.total_count:
                 break
         return collected
 
-    async def _followers(self, ctx: CrawlContext) -> tuple[list[FollowerSnapshot], dict[str, str]]:
-        """Datacube rows from the resume day to yesterday, within the call budget."""
+    def _resume(self, ctx: CrawlContext, key: str) -> date:
+        stored = ctx.account.cursor.get(key)
+        if stored:
+            return date.fromisoformat(str(stored)) + timedelta(days=1)
+        first = ctx.options.start_date or ctx.now.astimezone(SHANGHAI).date() - timedelta(days=ctx.options.backfill_days)
+        return max(first, wp.DATACUBE_FIRST_DAY)
+
+    async def _followers(self, ctx: CrawlContext, result: CrawlResult) -> None:
+        """Datacube totals, then new/cancelled followers, within the call budget (see the module doc)."""
         last = wp.yesterday(ctx.now)
-        first = wp.datacube_start(ctx.account.options.get("start_date"), ctx.account.cursor.get(CURSOR_DAY),
-                                  ctx.horizon)
-        plan = wp.plan_datacube(wp.datacube_windows(first, last), self.datacube_budget)
-        cumulate: dict[date, int] = {}
-        summary: dict[date, tuple[int, int]] = {}
-        for begin, end in plan.cumulate:
-            data = await self.call_api("/datacube/getusercumulate", _dates(begin, end), ctx)
-            cumulate |= wp.parse_cumulate(data, account=ctx.account.native_id)
-        for begin, end in plan.summary:
-            data = await self.call_api("/datacube/getusersummary", _dates(begin, end), ctx)
-            summary |= wp.parse_summary(data, account=ctx.account.native_id)
-        covered = wp.covered_day(plan.cumulate, set(cumulate), last)
-        return wp.follower_snapshots(cumulate, summary), ({CURSOR_DAY: covered.isoformat()} if covered else {})
+        calls = DATACUBE_CALLS
+        cursor: dict[str, Any] = {}
+        found: dict[str, wp.DatacubeDays] = {}
+        for key, path, parse in ((CUMULATE_DAY, "/datacube/getusercumulate", wp.parse_cumulate),
+                                 (FLOW_DAY, "/datacube/getusersummary", wp.parse_summary)):
+            resume = self._resume(ctx, key)
+            windows = wp.datacube_windows(resume, last)[:calls]
+            days = found[key] = wp.DatacubeDays()
+            fetched = []
+            for window in windows:
+                data = await self.call_api(path, _dates(window), ctx)
+                fetched.append((window, parse(data, account=ctx.native_id, window=window, days=days)))
+            calls -= len(windows)
+            result.warnings += days.warnings
+            covered = self._skip_empty(ctx, key, fetched, resume, cursor, result)
+            covered = max(covered, wp.covered_day(fetched, last, resume))
+            if covered >= resume:
+                cursor[key] = covered.isoformat()
+        result.snapshots += wp.follower_snapshots(found[CUMULATE_DAY].values, found[FLOW_DAY].values)
+        result.cursor = cursor
+
+    def _skip_empty(self, ctx: CrawlContext, key: str, fetched: list[tuple[wp.Window, int]], resume: date,
+                    cursor: dict[str, Any], result: CrawlResult) -> date:
+        """An oldest window that stays empty crawl after crawl (the account did not exist yet) is
+        passed after EMPTY_RETRIES tries, so it cannot hold the resume day back forever."""
+        tries_key = f"{EMPTY_TRIES}:{key}"
+        if not fetched or fetched[0][1]:
+            if ctx.account.cursor.get(tries_key):
+                cursor[tries_key] = 0
+            return resume - timedelta(days=1)
+        tries = int(ctx.account.cursor.get(tries_key) or 0) + 1
+        if tries < EMPTY_RETRIES:
+            cursor[tries_key] = tries
+            return resume - timedelta(days=1)
+        (begin, end), _ = fetched[0]
+        result.warnings.append(f"datacube: no data for {begin}..{end} after {tries} tries; passed")
+        cursor[tries_key] = 0
+        return end
 
     # -- RSS bridge and article pages -------------------------------------------------------------
 
     async def _crawl_bridge(self, ctx: CrawlContext) -> CrawlResult:
-        account = ctx.account.native_id
-        url = bridge_feed_url(self.settings.bridge_url, ctx.account)
+        account = ctx.native_id
+        url = bridge_feed_url(self.settings.bridge_url, account, ctx.options.bridge_path)
         fetched = await fetch_feed(self.client, url, ctx.account.cursor, account=account)
         if fetched is None:
             return CrawlResult()
@@ -178,29 +225,24 @@ class WechatCrawler(Crawler):
         entries: dict[str, fp.FeedEntry] = {}
         for entry in fp.dedup_entries(complete_entries, by_link=True):
             entries.setdefault(wp.article_native_id(entry.link or entry.key), entry)
-        stored = ctx.known(list(entries))
-        posts = []
-        for native_id, entry in entries.items():
-            if native_id in stored or (entry.published_at is not None and entry.published_at < ctx.horizon):
-                continue
+        chosen, _ = select_new(list(entries.items()), native_id=lambda pair: pair[0],
+                               published_at=lambda pair: pair[1].published_at, horizon=ctx.horizon, known=ctx.known,
+                               ordered=False)
+        result = CrawlResult(cursor=dict(fetched.validators) if feed.complete else None, warnings=list(feed.warnings))
+        for native_id, entry in chosen:
             post = await self._bridge_article(native_id, entry, ctx)
             if post is not None:
-                posts.append(post)
-        return CrawlResult(posts=posts, cursor=dict(fetched.validators) if feed.complete else None)
+                result.posts.append(post)
+        return result
 
     async def _bridge_article(self, native_id: str, entry: fp.FeedEntry, ctx: CrawlContext) -> Post | None:
         """The entry completed from its article page; None when the article was deleted."""
-        account = ctx.account.native_id
+        account = ctx.native_id
         if not entry.link:
             return wp.bridge_post(entry, None, native_id=native_id, account=account)
-        response = await self.client.get(wp.page_url(entry.link, self.settings.article_url), account=account,
-                                         follow_redirects=True)
-        page = wp.parse_article_page(response.content, url=str(response.url), account=account)
+        response = await self.client.get(wp.page_url(entry.link, self.settings.article_url), account=account)
+        page = wp.parse_article_page(response.content, url=response.url, account=account)
         if page.unavailable:
             log.info("wechat %s: article %s unavailable (%s)", account, native_id, page.unavailable)
             return None
         return wp.bridge_post(entry, page, native_id=native_id, account=account)
-
-
-def _dates(begin: date, end: date) -> dict[str, str]:
-    return {"begin_date": begin.isoformat(), "end_date": end.isoformat()}

@@ -9,7 +9,6 @@ FetchError. The datacube helpers plan 7-day windows (the API's longest span) end
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -19,11 +18,11 @@ from urllib.parse import parse_qs, urlsplit
 import lxml.html
 from parsel import Selector
 
-from govmatrix.clock import SHANGHAI
-from govmatrix.crawlers.feeds_parse import MAX_NATIVE_ID, FeedEntry, content_key
-from govmatrix.crawlers.text import html_to_text, sanitize_html
+from govmatrix.crawlers.feeds_parse import MAX_NATIVE_ID, FeedEntry, content_key, load_json
 from govmatrix.errors import FetchError, LoginRequired, ParseError, RateLimited
 from govmatrix.models import ARTICLE, FollowerSnapshot, Post
+from govmatrix.pipelines.clean import html_to_text
+from govmatrix.tz import SHANGHAI
 
 PLATFORM = "wechat"
 MP_HOST = "mp.weixin.qq.com"
@@ -53,15 +52,22 @@ def seconds_until_midnight(now: datetime) -> float:
     return (midnight - local).total_seconds()
 
 
+def _errcode(value: object) -> int:
+    """``errcode`` as a number: some gateways send it as a string ("40001")."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    text = str(value or "0").strip()
+    return int(text) if text.lstrip("-").isdigit() else -1
+
+
 def parse_api(body: bytes, *, account: str, now: datetime) -> dict[str, Any]:
     """Check an API answer and return it; an ``errcode`` other than 0 raises (see the module doc)."""
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise ParseError(f"malformed or truncated JSON ({exc})", platform=PLATFORM, account=account) from exc
+    document = load_json(body, platform=PLATFORM, account=account)
     if not isinstance(document, dict):
         raise ParseError(f"expected a JSON object, got {type(document).__name__}", platform=PLATFORM, account=account)
-    code = document.get("errcode") or 0
+    code = _errcode(document.get("errcode"))
     if code == 0:
         return document
     message = f"API error {code}: {document.get('errmsg', '')}"
@@ -85,35 +91,23 @@ def parse_token(data: dict[str, Any], *, account: str) -> tuple[str, int]:
     return token, expires_in
 
 
-def unlazy_images(fragment: str) -> tuple[str, list[str]]:
-    """The HTML with each lazy image's ``data-src`` made its ``src``, and those image URLs in order."""
-    if not fragment.strip():
-        return "", []
-    root = lxml.html.fragment_fromstring(fragment, create_parent="div")
-    images = []
-    for img in root.iter("img"):
-        source = img.get("data-src")
-        if source:
-            img.set("src", source)
-            images.append(source)
-    return lxml.html.tostring(root, encoding="unicode"), images
-
-
-def _article_body(content: str) -> tuple[str, str, list[dict[str, Any]]]:
-    """Text, safe HTML and image list of an article body as served."""
-    with_sources, images = unlazy_images(content)
-    return html_to_text(content), sanitize_html(with_sources), [{"type": "image", "url": url} for url in images]
+def article_images(content: str) -> list[dict[str, Any]]:
+    """The images of an article body in order: WeChat lazy-loads them, the address is in ``data-src``."""
+    if "<img" not in content:
+        return []
+    root = lxml.html.fragment_fromstring(content, create_parent="div")
+    sources = (img.get("data-src") or img.get("src") or "" for img in root.iter("img"))
+    return [{"type": "image", "url": url} for url in sources if url.startswith(("http://", "https://"))]
 
 
 def parse_news_item(item: dict[str, Any], *, article_id: str, index: int, published_at: datetime) -> Post:
     """One ``news_item`` of a published item; its native id is ``<article_id>_<index>`` (index from 1)."""
     content = str(item.get("content") or "")
-    text, safe_html, media = _article_body(content)
     extra = {"digest": str(item.get("digest") or ""), "article_id": article_id, "index": index,
              "cover": str(item.get("thumb_url") or ""), "source_url": str(item.get("content_source_url") or "")}
     return Post(platform=PLATFORM, native_id=f"{article_id}_{index}", published_at=published_at,
-                title=str(item.get("title") or ""), author=str(item.get("author") or ""), text=text, html=safe_html,
-                url=str(item.get("url") or ""), kind=ARTICLE, media=media, extra=extra, raw=item)
+                title=str(item.get("title") or ""), author=str(item.get("author") or ""), body=content,
+                url=str(item.get("url") or ""), kind=ARTICLE, media=article_images(content), extra=extra, raw=item)
 
 
 @dataclass(frozen=True)
@@ -143,42 +137,100 @@ def parse_batchget(data: dict[str, Any], *, account: str) -> PublishedPage:
     return PublishedPage(posts, int(data.get("item_count") or len(items)), int(data.get("total_count") or 0))
 
 
-def _rows(data: dict[str, Any], account: str) -> list[dict[str, Any]]:
+@dataclass
+class DatacubeDays:
+    """The valid days of datacube answers, and why the others were rejected."""
+
+    values: dict[date, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    _ambiguous: set[date] = field(default_factory=set)
+
+    def add(self, day: date, value: Any, endpoint: str) -> None:
+        """Keep a day's value; a day given twice with different values is dropped (which one is true?)."""
+        if day in self._ambiguous:
+            return
+        if day in self.values and self.values[day] != value:
+            self.warnings.append(f"{endpoint}: {day} given twice ({self.values.pop(day)} and {value}), dropped")
+            self._ambiguous.add(day)
+            return
+        self.values[day] = value
+
+
+def _count(value: object) -> int | None:
+    """A non-negative count, also when sent as a string ("1024")."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    text = str(value).strip() if isinstance(value, str) else ""
+    return int(text) if text.isdigit() else None
+
+
+def _rows(data: dict[str, Any], account: str, window: Window, endpoint: str,
+          days: DatacubeDays) -> list[tuple[date, dict[str, Any]]]:
+    """The rows of a datacube answer with a valid ``ref_date`` inside the window asked for."""
     rows = data.get("list")
     if not isinstance(rows, list):
-        raise ParseError("datacube answer without a list", platform=PLATFORM, account=account)
-    try:
-        return [row | {"ref_date": date.fromisoformat(str(row["ref_date"]))} for row in rows]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ParseError(f"datacube row without a valid ref_date ({exc})", platform=PLATFORM, account=account) from exc
+        raise ParseError(f"{endpoint}: answer without a list", platform=PLATFORM, account=account)
+    valid = []
+    for row in rows:
+        try:
+            day = date.fromisoformat(str(row["ref_date"]))
+        except (KeyError, TypeError, ValueError):
+            days.warnings.append(f"{endpoint}: row without a valid ref_date ({str(row)[:80]}) skipped")
+            continue
+        if not window[0] <= day <= window[1]:
+            days.warnings.append(f"{endpoint}: {day} outside the window {window[0]}..{window[1]} skipped")
+            continue
+        valid.append((day, row))
+    return valid
 
 
-def parse_cumulate(data: dict[str, Any], *, account: str) -> dict[date, int]:
-    """Daily follower totals of a ``getusercumulate`` answer (the ``user_source`` 0 row is the total)."""
-    totals: dict[date, int] = {}
-    for row in _rows(data, account):
-        if row.get("user_source", 0) == 0 and isinstance(row.get("cumulate_user"), int):
-            totals[row["ref_date"]] = row["cumulate_user"]
-    return totals
+def parse_cumulate(data: dict[str, Any], *, account: str, window: Window, days: DatacubeDays) -> int:
+    """Add the daily follower totals of a ``getusercumulate`` answer (``user_source`` 0 is the total);
+    returns how many valid rows it had."""
+    rows = _rows(data, account, window, "getusercumulate", days)
+    for day, row in rows:
+        if _count(row.get("user_source", 0)) not in (0, None):
+            continue
+        total = _count(row.get("cumulate_user"))
+        if total is None:
+            days.warnings.append(f"getusercumulate: {day} cumulate_user {row.get('cumulate_user')!r} skipped")
+            continue
+        days.add(day, total, "getusercumulate")
+    return len(rows)
 
 
-def parse_summary(data: dict[str, Any], *, account: str) -> dict[date, tuple[int, int]]:
-    """Daily ``(new_user, cancel_user)`` of a ``getusersummary`` answer, summed over the sources."""
-    days: dict[date, tuple[int, int]] = {}
-    for row in _rows(data, account):
-        new, cancel = days.get(row["ref_date"], (0, 0))
-        days[row["ref_date"]] = (new + int(row.get("new_user") or 0), cancel + int(row.get("cancel_user") or 0))
-    return days
+def parse_summary(data: dict[str, Any], *, account: str, window: Window, days: DatacubeDays) -> int:
+    """Add the daily ``(new_user, cancel_user)`` of a ``getusersummary`` answer, summed over the sources."""
+    rows = _rows(data, account, window, "getusersummary", days)
+    sums: dict[date, tuple[int, int]] = {}
+    for day, row in rows:
+        new, cancel = _count(row.get("new_user") or 0), _count(row.get("cancel_user") or 0)
+        if new is None or cancel is None:
+            days.warnings.append(f"getusersummary: {day} new/cancel {row.get('new_user')!r}/{row.get('cancel_user')!r} "
+                                 "skipped")
+            continue
+        before = sums.get(day, (0, 0))
+        sums[day] = (before[0] + new, before[1] + cancel)
+    for day, value in sums.items():
+        days.add(day, value, "getusersummary")
+    return len(rows)
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), tzinfo=SHANGHAI)
 
 
 def follower_snapshots(cumulate: dict[date, int], summary: dict[date, tuple[int, int]]) -> list[FollowerSnapshot]:
-    """One datacube snapshot per day, taken at the end of that day in Asia/Shanghai."""
-    snapshots = []
-    for day in sorted(cumulate):
-        extra = dict(zip(("new_user", "cancel_user"), summary[day], strict=True)) if day in summary else {}
-        snapshots.append(FollowerSnapshot(taken_at=datetime.combine(day, time(23, 59, 59), tzinfo=SHANGHAI),
-                                          followers=cumulate[day], source="datacube", extra=extra))
-    return snapshots
+    """Datacube figures as snapshots taken at the end of their day in Asia/Shanghai: the total
+    (source ``datacube``) and the day's new and cancelled followers (source ``datacube_flow``,
+    fetched on their own schedule, so they never overwrite a total)."""
+    totals = [FollowerSnapshot(taken_at=_end_of(day), followers=n, source="datacube") for day, n in sorted(cumulate.items())]
+    flows = [FollowerSnapshot(taken_at=_end_of(day), followers=None, source="datacube_flow",
+                              extra={"new_user": new, "cancel_user": cancel})
+             for day, (new, cancel) in sorted(summary.items())]
+    return totals + flows
 
 
 def yesterday(now: datetime) -> date:
@@ -186,17 +238,10 @@ def yesterday(now: datetime) -> date:
     return now.astimezone(SHANGHAI).date() - timedelta(days=1)
 
 
-def datacube_start(start_date: object, resume_day: object, horizon: datetime) -> date:
-    """The first day to fetch: after the last stored day, else the account's start date, else the horizon."""
-    if resume_day:
-        return date.fromisoformat(str(resume_day)) + timedelta(days=1)
-    first = date.fromisoformat(str(start_date)) if start_date else horizon.astimezone(SHANGHAI).date()
-    return max(first, DATACUBE_FIRST_DAY)
-
-
 def datacube_windows(first: date, last: date) -> list[Window]:
     """Consecutive windows of at most DATACUBE_SPAN days covering ``first`` .. ``last``, oldest first."""
     windows = []
+    first = max(first, DATACUBE_FIRST_DAY)
     while first <= last:
         end = min(first + timedelta(days=DATACUBE_SPAN - 1), last)
         windows.append((first, end))
@@ -204,35 +249,19 @@ def datacube_windows(first: date, last: date) -> list[Window]:
     return windows
 
 
-@dataclass(frozen=True)
-class DatacubePlan:
-    """Which windows one crawl asks ``getusercumulate`` and ``getusersummary`` for."""
+def covered_day(fetched: list[tuple[Window, int]], last: date, resume: date) -> date:
+    """The newest day that needs no fetching again, for the cursor (``resume`` - 1 when none).
 
-    cumulate: list[Window]
-    summary: list[Window] = field(default_factory=list)
-
-
-def plan_datacube(windows: list[Window], budget: int) -> DatacubePlan:
-    """Spend at most ``budget`` calls: follower totals first (oldest windows, the rest next crawl),
-    then new/cancelled users for the newest of those windows while calls are left."""
-    cumulate = windows[:budget]
-    spare = budget - len(cumulate)
-    return DatacubePlan(cumulate, cumulate[max(0, len(cumulate) - spare):])
-
-
-def covered_day(windows: list[Window], received: set[date], last: date) -> date | None:
-    """The newest day that needs no fetching again, for the cursor; None when nothing was covered.
-
-    Past days are final, so every window is done except one ending at ``last`` (yesterday), whose
-    newest rows may not be ready yet (WeChat fills in the previous day in the morning).
+    Windows are walked oldest first; an empty answer stops the walk (its days are asked again
+    next time: an empty answer is no proof that nothing happened). A window ending at ``last``
+    (yesterday) stops it too, since WeChat fills in the previous day in the morning.
     """
-    if not windows:
-        return None
-    begin, end = windows[-1]
-    if end < last:
-        return end
-    in_window = [day for day in received if begin <= day <= end]
-    return max(in_window) if in_window else begin - timedelta(days=1)
+    covered = resume - timedelta(days=1)
+    for (_, end), rows in fetched:
+        if rows == 0 or end >= last:
+            break
+        covered = end
+    return covered
 
 
 @dataclass(frozen=True)
@@ -312,9 +341,9 @@ def bridge_post(entry: FeedEntry, page: ArticlePage | None, *, native_id: str, a
     published_at = page.published_at or entry.published_at or day_start
     if published_at is None:
         raise ParseError(f"article {native_id} has no date", platform=PLATFORM, account=account)
-    text, safe_html, media = _article_body(page.content or entry.content)
+    body = page.content or entry.content
     extra = {"digest": page.digest, "account_name": page.account_name, "via": "bridge"}
     return Post(platform=PLATFORM, native_id=native_id, published_at=published_at,
-                title=page.title or entry.title, author=page.author or entry.author, text=text, html=safe_html,
-                url=entry.link, kind=ARTICLE, media=media or entry.media, extra=extra,
+                title=page.title or entry.title, author=page.author or entry.author, body=body,
+                url=entry.link, kind=ARTICLE, media=article_images(body) or entry.media, extra=extra,
                 raw={"entry": entry.raw, "content": page.content})

@@ -15,9 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from govmatrix.crawlers.text import html_to_text, parse_chinese_time, parse_count, sanitize_html
+from govmatrix.crawlers.values import parse_chinese_time, parse_count
 from govmatrix.errors import FetchError, LoginRequired, ParseError, RateLimited
 from govmatrix.models import REPOST, FollowerSnapshot, Post
+from govmatrix.pipelines.clean import html_to_text
 
 PLATFORM = "weibo"
 DETAIL_URL = "https://m.weibo.cn/detail/{}"
@@ -44,17 +45,23 @@ class TimelinePage:
     ``pinned_ids`` are the native ids of the pinned posts on the page (at most two): they are old
     posts shown first and must neither stop an incremental crawl nor become its high-water mark.
     ``long_text_ids`` are the mids (posts and retweeted originals) whose full text must be fetched.
+    ``warnings`` say which cards could not be read (they are skipped, the others kept).
     """
 
     posts: list[Post]
     since_id: str | None  # cursor of the next page; None when this page is the last one
     pinned_ids: list[str] = field(default_factory=list)
     long_text_ids: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def is_last(self) -> bool:
         """True when there is no further page to fetch."""
         return self.since_id is None
+
+
+class Refused(FetchError):
+    """Weibo answered, but with ``ok:0`` and an error number (20101: no such post, or hidden)."""
 
 
 def _parse_error(message: str, uid: str) -> ParseError:
@@ -129,7 +136,7 @@ def parse_envelope(body: bytes, *, uid: str) -> dict[str, Any]:
     if ok == "0" and (_EMPTY_MESSAGE in message or (isinstance(data, dict) and data.get("cards") == [])):
         return {END_OF_LIST: True, "cards": []}
     errno = document.get("errno", "")
-    raise FetchError(f"unexpected answer ok:{ok} errno:{errno} msg:{message!r}", platform=PLATFORM, account=uid)
+    raise Refused(f"unexpected answer ok:{ok} errno:{errno} msg:{message!r}", platform=PLATFORM, account=uid)
 
 
 def parse_open_envelope(body: bytes, *, uid: str) -> dict[str, Any]:
@@ -198,9 +205,9 @@ def _strip_more_link(html: str) -> str:
     return _MORE_LINK.sub("", html)
 
 
-def _safe_html(html: str) -> str:
+def _body(html: str) -> str:
     # statuses/show and the Open API break lines with "\n" where the list API writes <br />.
-    return sanitize_html(html.replace("\n", "<br />"))
+    return html.replace("\n", "<br />")
 
 
 def _visible_html(mblog: dict[str, Any]) -> str:
@@ -246,7 +253,7 @@ def _original(retweeted: dict[str, Any], uid: str) -> dict[str, Any]:
     user = retweeted.get("user")
     if not isinstance(user, dict):  # deleted or hidden original: Weibo sends user null
         return {"native_id": native_id, "deleted": True}
-    return {"native_id": native_id, "author": user.get("screen_name") or "", "text": html_to_text(_visible_html(retweeted))}
+    return {"native_id": native_id, "author": user.get("screen_name") or "", "text": html_to_text(_body(_visible_html(retweeted)))}
 
 
 def _extra(mblog: dict[str, Any], scheme: str, pinned: bool, lower_bounds: list[str]) -> dict[str, Any]:
@@ -275,7 +282,7 @@ def parse_mblog(
     user = mblog.get("user")
     post = Post(
         platform=PLATFORM, native_id=native_id, published_at=published_at,
-        text=html_to_text(html), html=_safe_html(html), url=DETAIL_URL.format(native_id),
+        body=_body(html), url=DETAIL_URL.format(native_id),
         author=str(user.get("screen_name") or "") if isinstance(user, dict) else "",
         reposts=counts["reposts"][0], comments=counts["comments"][0], likes=counts["likes"][0],
         media=_media(mblog), raw=mblog,
@@ -339,13 +346,18 @@ def parse_timeline(data: dict[str, Any], *, uid: str, now: datetime, first_page:
     for card, top_of_group in _post_cards(cards, first_page):
         mblog = card["mblog"]
         pinned = (top_of_group or _has_pin_marker(card, mblog)) and len(page.pinned_ids) < MAX_PINNED
-        post = parse_mblog(mblog, now=now, uid=uid, scheme=str(card.get("scheme") or ""), pinned=pinned)
+        try:
+            post = parse_mblog(mblog, now=now, uid=uid, scheme=str(card.get("scheme") or ""), pinned=pinned)
+            long_ids = _long_text_ids(mblog, uid)
+        except ParseError as exc:  # one unreadable card is skipped, the page is kept
+            page.warnings.append(exc.reason)
+            continue
         if post.native_id in seen:  # a post repeated inside and outside a group
             continue
         seen.add(post.native_id)
         page.posts.append(post)
         page.pinned_ids.extend([post.native_id] if pinned else [])
-        page.long_text_ids.extend(mid for mid in _long_text_ids(mblog, uid) if mid not in page.long_text_ids)
+        page.long_text_ids.extend(mid for mid in long_ids if mid not in page.long_text_ids)
     return page
 
 
@@ -371,11 +383,11 @@ def apply_long_text(post: Post, full_text_html: str, *, mid: str | None = None) 
     """
     html = _strip_more_link(full_text_html)  # a statuses/show fallback may still be truncated
     if mid is None or mid == post.native_id:
-        return replace(post, text=html_to_text(html), html=_safe_html(html))
+        return replace(post, body=_body(html))
     original = post.extra.get("original")
     if not isinstance(original, dict) or original.get("native_id") != mid or original.get("deleted"):
         raise ValueError(f"post {post.native_id} has no visible original {mid}")
-    return replace(post, extra=post.extra | {"original": original | {"text": html_to_text(html)}})
+    return replace(post, extra=post.extra | {"original": original | {"text": html_to_text(_body(html))}})
 
 
 def parse_show(data: dict[str, Any], *, now: datetime, uid: str = "") -> Post:
@@ -394,9 +406,15 @@ def parse_open_user(data: dict[str, Any], now: datetime) -> FollowerSnapshot:
     return _snapshot(data, now, "friends_count")
 
 
-def parse_open_timeline(data: dict[str, Any], now: datetime, *, uid: str = "") -> list[Post]:
+def parse_open_timeline(data: dict[str, Any], now: datetime, *, uid: str = "") -> TimelinePage:
     """Posts of an Open API ``statuses/user_timeline`` answer (full text, no long-text fetch)."""
     statuses = data.get("statuses")
     if not isinstance(statuses, list):
         raise _parse_error("user_timeline answer without a statuses list", uid)
-    return [parse_mblog(status, now=now, uid=uid) for status in statuses if isinstance(status, dict)]
+    page = TimelinePage(posts=[], since_id=None)
+    for status in statuses:
+        try:
+            page.posts.append(parse_mblog(status, now=now, uid=uid))
+        except (ParseError, AttributeError) as exc:  # a status that is not an object, or unreadable
+            page.warnings.append(getattr(exc, "reason", f"unreadable status ({exc})"))
+    return page

@@ -1,12 +1,18 @@
 """Online exchanges (网上在线交流): a department's Q&A sessions with citizens on its forum board.
 
-Pure: from the posts of a board's threads and the account's settings, build ``ExchangeSession``
-records. No I/O, no clock.
+Derived from the store, never inside a fetcher: ``derive`` reads an account's stored forum posts
+through the repo, ``build_sessions`` (pure) finds the sessions among their threads, and the
+repo's exchange store is made equal to them. Run after every crawl for the threads it touched, and
+for every thread of an account by ``govmatrix exchange rebuild`` (and by ``init`` when the
+account's rules changed), so a changed ``title_pattern`` or speaker list re-derives history.
 
 - Speakers are the department's forum users: the account's ``speakers`` option, by default the
   account's own forum user (its native id).
 - A session is a thread whose first floor was posted by a speaker and whose title matches
-  ``title_pattern`` (a regular expression searched in the title; ``DEFAULT_TITLE_PATTERN`` when unset).
+  ``title_pattern`` (a regular expression searched in the title; ``DEFAULT_TITLE_PATTERN`` when
+  unset: the names departments give them, 网上在线交流, 在线交流, 在线访谈, 网络问政, 网上问政,
+  局长在线, 访谈, ..., with or without 【】 or a date, but not a board's rules, notices or
+  summaries about them, such as "网上在线交流须知").
 - Start and end are the times the opening post announces ("今天09:30至10:30", read on the day of the
   opening post); without them, start is the opening post's time and end one hour later.
 - Every post by a non-speaker is a citizen question. It is answered by the first speaker post that
@@ -19,17 +25,21 @@ records. No I/O, no clock.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 
-from govmatrix.clock import SHANGHAI
 from govmatrix.models import THREAD, Account, ExchangeQuestion, ExchangeSession, Post
+from govmatrix.storage.repo import Repo, UpsertCounts
+from govmatrix.tz import SHANGHAI
 
-_TOPICS = "在线交流|网上交流|在线访谈|网上访谈|在线答疑|网上答疑"
-# A bracketed tag ("【在线交流】...") or a dated title ("...5月20日网上在线交流"): a board's standing
-# rules thread ("...网上在线交流须知") names the exchange too, but carries neither.
-DEFAULT_TITLE_PATTERN = rf"^\s*[【\[](?:{_TOPICS})[】\]]|\d{{1,2}}月.*(?:{_TOPICS})"
+NAMES = ("网上在线交流", "在线交流", "网上交流", "在线访谈", "网上访谈", "在线答疑", "网上答疑", "网络问政", "网上问政",
+         "局长在线", "书记在线", "访谈")
+# Threads about the sessions that are not sessions: rules, notices, previews, summaries.
+NOT_SESSIONS = ("须知", "通知", "公告", "预告", "规则", "办法", "说明", "汇总", "总结")
+DEFAULT_TITLE_PATTERN = rf"^(?!.*(?:{'|'.join(NOT_SESSIONS)})).*(?:{'|'.join(NAMES)})"
 DEFAULT_LENGTH = timedelta(hours=1)
 _STATED_WINDOW = re.compile(r"(\d{1,2})[:：](\d{2})\s*(?:至|到|—|–|-|~|～)\s*(\d{1,2})[:：](\d{2})")
 _SUGGESTION_MARK = re.compile(r"^\s*[【\[［]\s*建议\s*[】\]］]")
@@ -45,14 +55,15 @@ class ExchangeRules:
     fid: str | None = None
 
     @classmethod
-    def for_account(cls, account: Account) -> ExchangeRules:
-        """The rules an account's options give (``speakers``, ``title_pattern``, ``suggestion_keywords``, ``fid``)."""
-        options = account.options
-        fid = options.get("fid")
-        return cls(speakers=frozenset(options.get("speakers") or [account.native_id]),
-                   title=re.compile(options.get("title_pattern") or DEFAULT_TITLE_PATTERN),
-                   suggestion_keywords=tuple(options.get("suggestion_keywords", ("建议",))),
-                   fid=str(fid) if fid is not None else None)
+    def of(cls, native_id: str, options: Any) -> ExchangeRules | None:
+        """The rules of an account's options, or None for options that hold no exchange rules
+        (``speakers``, ``title_pattern``, ``suggestion_keywords``; ``fid`` when the account has a board)."""
+        if not all(hasattr(options, key) for key in ("speakers", "title_pattern", "suggestion_keywords")):
+            return None
+        fid = getattr(options, "fid", None)
+        return cls(speakers=frozenset(options.speakers or [native_id]),
+                   title=re.compile(options.title_pattern or DEFAULT_TITLE_PATTERN),
+                   suggestion_keywords=tuple(options.suggestion_keywords), fid=str(fid) if fid is not None else None)
 
 
 def is_suggestion(text: str, keywords: Iterable[str]) -> bool:
@@ -121,3 +132,27 @@ def build_sessions(threads: Iterable[Sequence[Post]], rules: ExchangeRules,
     """The sessions among a board's threads (each a list of its posts), those starting at or after ``since``."""
     sessions = [s for s in (build_session(posts, rules) for posts in threads) if s is not None]
     return sorted((s for s in sessions if since is None or s.start >= since), key=lambda s: (s.start, s.native_id))
+
+
+def by_thread(posts: Iterable[Post]) -> dict[str, list[Post]]:
+    """Posts grouped by their thread (``extra["tid"]``)."""
+    threads: dict[str, list[Post]] = defaultdict(list)
+    for post in posts:
+        if post.extra.get("tid") is not None:
+            threads[str(post.extra["tid"])].append(post)
+    return threads
+
+
+def derive(repo: Repo, account: Account, options: Any, now: datetime,
+           threads: Sequence[str] | None = None) -> UpsertCounts | None:
+    """Re-derive an account's sessions from its stored posts: of ``threads``, or of all of them.
+
+    None when the account's options hold no exchange rules (it is not a forum board).
+    """
+    rules = ExchangeRules.of(account.native_id, options)
+    if rules is None:
+        return None
+    tids = list(threads) if threads is not None else repo.posts.thread_ids(account.id)
+    grouped = by_thread(repo.posts.of_threads(account.id, tids))
+    sessions = build_sessions(grouped.values(), rules)
+    return repo.exchanges.replace(account.id, sessions, now, threads=tids if threads is not None else None)

@@ -9,7 +9,7 @@ from govmatrix.storage.repo import Repo
 
 FEED_FIELDS = (
     "id", "platform", "department", "account", "native_id", "url", "title", "text", "published_at",
-    "reposts", "comments", "likes", "reads", "kind", "review_state",
+    "reposts", "comments", "likes", "reads", "kind", "review_state", "flags",
 )
 
 
@@ -18,10 +18,11 @@ def feed_record(row: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
     record = {name: row.get(name) for name in FEED_FIELDS}
     record["department"] = row.get("department") or ""
     record["published_at"] = row["published_at"].astimezone(tz).isoformat()
+    record["flags"] = list(row.get("flags") or [])
     return record
 
 
 def feed(repo: Repo, tz: tzinfo, *, department: str | None = None, platform: str | None = None,
          since: datetime | None = None, until: datetime | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    rows = repo.feed(department=department, platform=platform, since=since, until=until, limit=limit)
+    rows = repo.posts.feed(department=department, platform=platform, since=since, until=until, limit=limit)
     return [feed_record(row, tz) for row in rows]

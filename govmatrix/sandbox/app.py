@@ -2,14 +2,16 @@
 
 Each real host is a path prefix, which is its base URL in settings.toml (for example
 ``http://127.0.0.1:8700/weibo`` stands for ``https://m.weibo.cn``). Adding a platform is one
-module with a :class:`~govmatrix.sandbox.platform.SimulatedPlatform` subclass and one line in
-:data:`PLATFORMS`.
+module in this package with a :class:`~govmatrix.sandbox.platform.SimulatedPlatform` subclass:
+``platform_classes`` finds it (``SandboxConfig.modules`` adds modules from elsewhere).
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
+import pkgutil
 import socket
 import threading
 import time
@@ -22,20 +24,28 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from govmatrix.clock import SHANGHAI
 from govmatrix.sandbox.control import Control
 from govmatrix.sandbox.faults import FaultPlan, MuteTruncations
 from govmatrix.sandbox.platform import SimulatedPlatform, TruthQuery
-from govmatrix.sandbox.state import SandboxState
+from govmatrix.sandbox.state import SHANGHAI, SandboxState
 from govmatrix.sandbox.world import HISTORY_DAYS, World
 
-# name -> "module:Class"; the order is the order of the truth's sections.
-PLATFORMS: dict[str, str] = {
-    "weibo": "govmatrix.sandbox.weibo:WeiboPlatform",
-    "wechat": "govmatrix.sandbox.wechat:WechatPlatform",
-    "forum": "govmatrix.sandbox.forum:ForumPlatform",
-    "feeds": "govmatrix.sandbox.feeds:FeedsPlatform",
-}
+
+def platform_classes(extra_modules: tuple[str, ...] = ()) -> dict[str, type[SimulatedPlatform]]:
+    """Every simulated platform: the SimulatedPlatform subclasses defined in this package's modules
+    and in ``extra_modules``, by name."""
+    import govmatrix.sandbox as package
+
+    names = [f"{package.__name__}.{info.name}" for info in pkgutil.iter_modules(package.__path__)
+             if info.name not in ("__main__", "cli")]
+    found: dict[str, type[SimulatedPlatform]] = {}
+    for module_name in [*names, *extra_modules]:
+        module = importlib.import_module(module_name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if (issubclass(cls, SimulatedPlatform) and cls.__module__ == module.__name__
+                    and not inspect.isabstract(cls)):
+                found[cls.name] = cls
+    return dict(sorted(found.items()))
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,7 @@ class SandboxConfig:
     latency_ms: int = 0
     accounts: int = 0
     forum_load_threads: int = 0
+    modules: tuple[str, ...] = ()  # simulated platforms from modules outside this package
 
 
 def make_world(config: SandboxConfig) -> World:
@@ -67,12 +78,8 @@ def make_world(config: SandboxConfig) -> World:
     return World(state, accounts=config.accounts, forum_load_threads=config.forum_load_threads)
 
 
-def load_platforms(world: World, faults: FaultPlan) -> dict[str, SimulatedPlatform]:
-    platforms = {}
-    for name, target in PLATFORMS.items():
-        module, _, cls = target.partition(":")
-        platforms[name] = getattr(importlib.import_module(module), cls)(world, faults)
-    return platforms
+def load_platforms(world: World, faults: FaultPlan, modules: tuple[str, ...] = ()) -> dict[str, SimulatedPlatform]:
+    return {name: cls(world, faults) for name, cls in platform_classes(modules).items()}
 
 
 class Sandbox:
@@ -83,7 +90,7 @@ class Sandbox:
         self.world = make_world(self.config)
         self.state = self.world.state
         self.faults = FaultPlan(self.state)
-        self.platforms = load_platforms(self.world, self.faults)
+        self.platforms = load_platforms(self.world, self.faults, self.config.modules)
         self.control = Control(self.world, self.platforms)
         routes: list[BaseRoute] = list(self.control.routes())
         for platform in self.platforms.values():

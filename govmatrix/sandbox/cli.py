@@ -5,23 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
 
 from starlette.routing import Mount
 
-from govmatrix.clock import SHANGHAI, parse_instant
-from govmatrix.errors import ConfigError
 from govmatrix.sandbox.app import Sandbox, SandboxConfig, serve
 from govmatrix.sandbox.forum_load import LOAD_ACCOUNT, LOAD_FID, MAX_LOAD_THREADS, POSTS_PER_THREAD
-from govmatrix.sandbox.state import FAULT_PROFILES
+from govmatrix.sandbox.state import FAULT_PROFILES, SHANGHAI
 from govmatrix.sandbox.weibo_posts import MAX_ACCOUNTS
 
 
-def _start(text: str) -> Any:
+def _start(text: str) -> datetime:
     try:
-        return parse_instant(text)
-    except ConfigError as exc:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected an ISO 8601 date or time, got {text!r}") from exc
+    return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
 
 
 def _natural(text: str) -> int:
@@ -47,19 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"{POSTS_PER_THREAD} posts each (at most {MAX_LOAD_THREADS}), for load tests; default: none")
 
 
-def register(sub: Any) -> None:
-    """Add the ``sandbox`` command to govmatrix's subcommands."""
-    parser = sub.add_parser("sandbox", help="serve the simulated city (Weibo, WeChat, forum, sites) on loopback")
-    add_arguments(parser)
-    parser.set_defaults(func=cmd_sandbox)
-
-
 def build_config(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig(seed=args.seed, start=args.start, faults=args.faults, latency_ms=args.latency_ms,
                          accounts=args.accounts, forum_load_threads=args.forum_load_threads)
 
 
-def cmd_sandbox(args: argparse.Namespace, settings: object = None, clock: object = None) -> int:
+def cmd_sandbox(args: argparse.Namespace) -> int:
     """Build the world of ``args`` and serve it until interrupted. Needs no settings."""
     sandbox = Sandbox(build_config(args))
     print(banner(sandbox, args.host, args.port), flush=True)

@@ -24,9 +24,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from govmatrix.clock import SHANGHAI
 from govmatrix.sandbox.platform import SimulatedPlatform, TruthQuery
-from govmatrix.sandbox.state import FAULT_PROFILES
+from govmatrix.sandbox.state import FAULT_PROFILES, SHANGHAI
 from govmatrix.sandbox.world import World
 
 _STATIC = bytes(range(32, 127)) * 1024

@@ -23,13 +23,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from govmatrix.clock import SHANGHAI
 from govmatrix.sandbox import forum_html as page
 from govmatrix.sandbox.faults import FaultPlan
 from govmatrix.sandbox.forum_load import LoadedForumWorld
 from govmatrix.sandbox.forum_world import Board, ForumPost, ForumWorld, Thread
 from govmatrix.sandbox.platform import SimulatedPlatform, TruthQuery
-from govmatrix.sandbox.simkit import cdata, iso_local, plain_text, rfc822_utc, site_root
+from govmatrix.sandbox.simkit import cdata, iso_local, rfc822_utc, site_root
+from govmatrix.sandbox.state import SHANGHAI
 from govmatrix.sandbox.world import World
 
 THREADS_PER_PAGE, POSTS_PER_PAGE, MAX_PAGES, RSS_THREADS = 20, 10, 1000, 20
@@ -155,7 +155,7 @@ def _rss(board: Board | None, threads: list[Thread], siteurl: str, now: datetime
     items = []
     for thread in threads:
         first = thread.posts[0]
-        text = plain_text(first.message)
+        text = first.text
         items.append(
             f"    <item>\n      <title>{page.e(thread.subject)}</title>\n"
             f"      <link>{siteurl}forum.php?mod=viewthread&amp;tid={thread.tid}</link>\n"
@@ -182,7 +182,7 @@ def _truth_post(thread: Thread, post: ForumPost, now: datetime) -> dict[str, Any
     visible = thread.visible(now)
     return {"platform": "forum", "account": thread.board.account, "native_id": str(post.pid),
             "kind": "thread" if first else "reply", "title": thread.subject if first else "",
-            "text": plain_text(page.rendered_message(thread, post), skip_quotes=True),
+            "text": post.text,
             "published_at": iso_local(post.at),
             "url": f"/forum/forum.php?mod=viewthread&tid={thread.tid}" if first else
                    f"/forum/forum.php?mod=redirect&goto=findpost&ptid={thread.tid}&pid={post.pid}",
@@ -204,7 +204,7 @@ def _truth_exchange(thread: Thread, now: datetime) -> dict[str, Any]:
         answer = thread.post(q.answer_pid) if q.answer_pid is not None else None
         if answer is not None and answer.at > now:
             answer = None  # answered later than the world's now
-        questions.append({"pid": q.pid, "author": post.author, "text": plain_text(post.message),
+        questions.append({"pid": q.pid, "author": post.author, "text": post.text,
                           "asked_at": iso_local(post.at), "answered_at": iso_local(answer.at) if answer else None,
                           "answer_pid": answer.pid if answer else None, "suggestion": q.suggestion})
     return {"account": thread.board.account, "fid": thread.board.fid, "tid": thread.tid, "title": thread.subject,

@@ -13,9 +13,8 @@ import html
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from govmatrix.clock import SHANGHAI
 from govmatrix.sandbox.forum_world import Board, ForumPost, Thread
-from govmatrix.sandbox.simkit import plain_text
+from govmatrix.sandbox.state import SHANGHAI
 
 BBNAME = "菏泽论坛"
 FLOOR_NAMES = {1: "楼主", 2: "沙发", 3: "板凳", 4: "地板"}
@@ -133,7 +132,7 @@ def rendered_message(thread: Thread, post: ForumPost) -> str:
     quoted = thread.post(post.quote_pid) if post.quote_pid is not None else None
     if quoted is None:
         return post.message
-    text = plain_text(quoted.message).replace("\n", " ")
+    text = quoted.text.replace("\n", " ")
     cut = text if len(text) <= 50 else text[:50] + " ..."
     return ('<div class="quote"><blockquote><font size="2"><a href="forum.php?mod=redirect&amp;goto=findpost&amp;'
             f'pid={quoted.pid}&amp;ptid={thread.tid}" target="_blank"><font color="#999999">{e(quoted.author)} '

@@ -23,8 +23,8 @@ import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from govmatrix.clock import SHANGHAI
 from govmatrix.sandbox import forum_texts as words
+from govmatrix.sandbox.state import SHANGHAI
 from govmatrix.sandbox.world import World, WorldAccount, poisson
 
 GENERAL_FID, GENERAL_NAME = 2, "民生杂谈"
@@ -56,6 +56,7 @@ class ForumPost:
     uid: int
     at: datetime
     message: str  # Discuz message HTML, without the quote block
+    text: str  # what the author wrote: the truth of the post's text, never read back from the HTML
     quote_pid: int | None
 
 
@@ -275,7 +276,8 @@ class ForumWorld:
                 drafts[i] = replace(d, quote=d.answers)
         pid = {i: tid * PID_STRIDE + floor[i] for i in order}
         posts = tuple(ForumPost(pid[i], floor[i], drafts[i].author, drafts[i].uid, drafts[i].at,
-                                message_html(drafts[i].text), pid[q] if (q := drafts[i].quote) is not None else None)
+                                message_html(drafts[i].text), drafts[i].text,
+                                pid[q] if (q := drafts[i].quote) is not None else None)
                       for i in order)
         session = None
         if window is not None:

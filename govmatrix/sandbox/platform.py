@@ -51,7 +51,7 @@ class TruthQuery:
 class SimulatedPlatform(ABC):
     """One simulated platform, built from the world and the sandbox's fault plan.
 
-    Subclasses set ``name`` (the platform string of govmatrix.models.PLATFORMS) and
+    Subclasses set ``name`` (the platform's name in govmatrix's crawler registry) and
     ``fault_kinds`` (the faults it can meet; platform-specific kinds need :meth:`render_fault`).
     """
 

@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 
 from starlette.requests import Request
 
-from govmatrix.clock import SHANGHAI
+from govmatrix.sandbox.state import SHANGHAI
 from govmatrix.sandbox.texts import rng
 
 

@@ -6,6 +6,10 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+# The simulated city's zone (the sandbox imports nothing of the product it is a test bed for).
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 FAULT_PROFILES = ("none", "flaky", "hostile")
 

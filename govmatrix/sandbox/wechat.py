@@ -26,10 +26,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from govmatrix.clock import SHANGHAI
 from govmatrix.sandbox.faults import FaultPlan
 from govmatrix.sandbox.platform import SimulatedPlatform, TruthQuery
 from govmatrix.sandbox.simkit import RetryFaults, iso_local, site_root, stable_hex
+from govmatrix.sandbox.state import SHANGHAI
 from govmatrix.sandbox.wechat_api import (
     ApiError,
     api_response,

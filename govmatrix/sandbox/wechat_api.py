@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from govmatrix.clock import SHANGHAI
+from govmatrix.sandbox.state import SHANGHAI
 from govmatrix.sandbox.wechat_world import NewsItem, Publish, WechatWorld, biz_of
 from govmatrix.sandbox.world import WorldAccount
 

@@ -14,8 +14,8 @@ import html
 import json
 from datetime import datetime
 
-from govmatrix.clock import SHANGHAI
 from govmatrix.sandbox.simkit import cdata, http_date
+from govmatrix.sandbox.state import SHANGHAI
 from govmatrix.sandbox.wechat_world import NewsItem, Publish, biz_of
 
 _HEAD = """<!DOCTYPE html>

@@ -19,8 +19,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from govmatrix.clock import SHANGHAI
 from govmatrix.sandbox.simkit import traditional
+from govmatrix.sandbox.state import SHANGHAI
 from govmatrix.sandbox.texts import PressRelease, everyday_text
 from govmatrix.sandbox.world import World, WorldAccount
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from govmatrix.clock import SHANGHAI
+from govmatrix.sandbox.state import SHANGHAI
 from govmatrix.sandbox.weibo_posts import (
     DELETED_TEXT,
     INVISIBLE_TEXT,

@@ -16,9 +16,8 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
-from govmatrix.clock import SHANGHAI
 from govmatrix.sandbox.city import DEPARTMENTS
-from govmatrix.sandbox.state import SandboxState
+from govmatrix.sandbox.state import SHANGHAI, SandboxState
 from govmatrix.sandbox.texts import PressRelease, press_release, rng
 
 HISTORY_DAYS = 120  # how far back the world goes from the moment it starts

@@ -1,1 +1,1 @@
-"""The store: SQLAlchemy tables, Alembic migrations, and all the SQL (repo.py)."""
+"""The store: SQLAlchemy tables, Alembic migrations, and all the SQL, behind ``repo.Repo``."""

@@ -1,9 +1,10 @@
-"""The SQL of online exchanges: sessions and their citizen questions, written and read for reports.
+"""Online exchanges: the sessions derived from stored forum posts and their citizen questions.
 
-A session is unique on (account, thread id) and a question on (session, post id). A write is an
-idempotent upsert: a session crawled again updates what changed, adds new questions, updates
-answered ones and drops questions that are gone from the thread, so the stored session always
-equals the last crawl of it. The same behaviour on SQLite and PostgreSQL.
+A session is unique on (account, thread id) and a question on (session, post id). ``replace``
+makes the stored sessions of some threads (or of a whole account) equal what was derived from
+them: new sessions and questions are added, changed ones updated, and those no longer derived
+(a thread that stopped matching the rules, a question gone from its thread) deleted. The same
+behaviour on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, case, delete, distinct, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, case, delete, distinct, func, or_, select
 
 from govmatrix.models import ExchangeQuestion, ExchangeSession
 from govmatrix.storage import schema as t
-from govmatrix.storage.repo import UpsertCounts
+from govmatrix.storage.base import Store
+from govmatrix.storage.runs import UpsertCounts
 
 _SESSION_FIELDS = ("title", "url", "start_at", "end_at")
 _QUESTION_FIELDS = ("author", "text", "asked_at", "answered_at", "answer_native_id", "answer_delay", "suggestion")
@@ -40,42 +41,50 @@ def _changed(row: dict[str, Any], stored: Any, fields: Sequence[str]) -> bool:
     return stored is None or any(row[f] != getattr(stored, f) for f in fields)
 
 
-class ExchangeStore:
+class ExchangeStore(Store):
     """Exchange sessions and questions. Each method runs in its own transaction."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    def replace(self, account_id: int, sessions: Sequence[ExchangeSession], now: datetime, *,
+                threads: Sequence[str] | None = None) -> UpsertCounts:
+        """Make the stored sessions of ``threads`` (None: all of the account's) equal ``sessions``.
 
-    def _insert(self, table: Any) -> Insert:
-        return self._dialect.insert(table)
+        ``updated`` counts sessions whose row or questions changed, deleted ones included.
+        """
+        s = t.exchange_sessions.c
+        keep = {x.native_id for x in sessions}
+        scope = [s.account_id == account_id] + ([s.native_id.in_(list(threads))] if threads is not None else [])
+        with self.engine.begin() as conn:
+            gone = [r for r in conn.execute(select(s.id, s.native_id).where(*scope)).all() if r.native_id not in keep]
+            if gone:
+                conn.execute(delete(t.exchange_sessions).where(s.id.in_([r.id for r in gone])))
+            counts = self._upsert(conn, account_id, sessions, now)
+        return counts + UpsertCounts(0, len(gone))
 
-    def upsert_sessions(self, account_id: int, sessions: Sequence[ExchangeSession], now: datetime) -> UpsertCounts:
-        """Store sessions with their questions. ``updated`` counts sessions whose row or questions changed."""
-        unique = list({s.native_id: s for s in sessions}.values())
+    def _upsert(self, conn: Connection, account_id: int, sessions: Sequence[ExchangeSession],
+                now: datetime) -> UpsertCounts:
+        unique = list({x.native_id: x for x in sessions}.values())
         if not unique:
             return UpsertCounts()
         s = t.exchange_sessions.c
-        with self.engine.begin() as conn:
-            stored = {r.native_id: r for r in conn.execute(select(t.exchange_sessions).where(
-                s.account_id == account_id, s.native_id.in_([x.native_id for x in unique]))).all()}
-            rows = [_session_row(x, account_id, now) for x in unique]
-            dirty = [r for r in rows if _changed(r, stored.get(r["native_id"]), _SESSION_FIELDS)]
-            if dirty:
-                stmt = self._insert(t.exchange_sessions)
-                stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
-                    index_elements=["account_id", "native_id"],
-                    set_={c: getattr(stmt.excluded, c) for c in (*_SESSION_FIELDS, "updated_at")})  # type: ignore[attr-defined]
-                conn.execute(stmt, dirty)
-            ids = dict(conn.execute(select(s.native_id, s.id).where(
-                s.account_id == account_id, s.native_id.in_([x.native_id for x in unique]))).all())
-            touched = {r["native_id"] for r in dirty}
-            for session in unique:
-                if self._write_questions(conn, int(ids[session.native_id]), session.questions):
-                    touched.add(session.native_id)
-            if touched - {r["native_id"] for r in dirty}:
-                conn.execute(t.exchange_sessions.update().where(
-                    s.account_id == account_id, s.native_id.in_(sorted(touched))).values(updated_at=now))
+        stored = {r.native_id: r for r in conn.execute(select(t.exchange_sessions).where(
+            s.account_id == account_id, s.native_id.in_([x.native_id for x in unique]))).all()}
+        rows = [_session_row(x, account_id, now) for x in unique]
+        dirty = [r for r in rows if _changed(r, stored.get(r["native_id"]), _SESSION_FIELDS)]
+        if dirty:
+            stmt = self.insert(t.exchange_sessions)
+            stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+                index_elements=["account_id", "native_id"],
+                set_={c: getattr(stmt.excluded, c) for c in (*_SESSION_FIELDS, "updated_at")})  # type: ignore[attr-defined]
+            conn.execute(stmt, dirty)
+        ids = dict(conn.execute(select(s.native_id, s.id).where(
+            s.account_id == account_id, s.native_id.in_([x.native_id for x in unique]))).all())
+        touched = {r["native_id"] for r in dirty}
+        for session in unique:
+            if self._write_questions(conn, int(ids[session.native_id]), session.questions):
+                touched.add(session.native_id)
+        if touched - {r["native_id"] for r in dirty}:
+            conn.execute(t.exchange_sessions.update().where(
+                s.account_id == account_id, s.native_id.in_(sorted(touched))).values(updated_at=now))
         new = sum(1 for x in unique if x.native_id not in stored)
         return UpsertCounts(new=new, updated=len(touched) - new)
 
@@ -88,7 +97,7 @@ class ExchangeStore:
         dirty = [r for r in rows if _changed(r, stored.get(r["native_id"]), _QUESTION_FIELDS)]
         gone = sorted(set(stored) - {r["native_id"] for r in rows})
         if dirty:
-            stmt = self._insert(t.exchange_questions)
+            stmt = self.insert(t.exchange_questions)
             stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
                 index_elements=["session_id", "native_id"],
                 set_={c: getattr(stmt.excluded, c) for c in _QUESTION_FIELDS})  # type: ignore[attr-defined]

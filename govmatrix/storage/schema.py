@@ -94,6 +94,9 @@ posts = Table(
     Column("title", Text, nullable=False, default=""),
     Column("text", Text, nullable=False, default=""),
     Column("html", Text, nullable=False, default=""),
+    Column("body", Text, nullable=False, default=""),  # as served: what the pipelines start from
+    Column("text_norm", Text, nullable=False, default=""),  # the search form (simplified, NFKC)
+    Column("flags", Json, nullable=False, default=list),
     Column("author", String(200), nullable=False, default=""),
     Column("published_at", UTCDateTime, nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
@@ -141,6 +144,8 @@ crawl_runs = Table(
     Column("updated_posts", Integer, nullable=False, default=0),
     Column("requests", Integer, nullable=False, default=0),
     Column("error", Text, nullable=True),
+    Column("warnings", Integer, nullable=False, default=0),  # items skipped
+    Column("warning_samples", Json, nullable=False, default=list),  # the first reasons
     Index("ix_crawl_runs_account_started", "account_id", "started_at"),
 )
 

@@ -10,9 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from govmatrix.clock import SHANGHAI
-from govmatrix.config import PlatformSettings, load_settings
-from govmatrix.crawlers.base import CrawlContext, crawler_class, make_client
+from govmatrix.config import load_settings
+from govmatrix.crawlers.base import crawler_class
 from govmatrix.crawlers.feeds import FeedsCrawler
 from govmatrix.crawlers.feeds_parse import (
     MAX_NATIVE_ID,
@@ -22,11 +21,14 @@ from govmatrix.crawlers.feeds_parse import (
     feed_native_id,
     parse_feed,
 )
-from govmatrix.crawlers.http import PlatformClient
 from govmatrix.errors import ParseError
 from govmatrix.models import ARTICLE, Account, CrawlResult, Post
 from govmatrix.sandbox.app import SandboxConfig, SandboxServer
+from govmatrix.tz import SHANGHAI
 from tests.conftest import ROOT
+
+from .kit import account as make_account
+from .kit import cleaned, context, make_crawler
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=SHANGHAI)
@@ -42,17 +44,21 @@ def parse(name: str, content_type: str = "text/xml", base_url: str = "") -> list
     return parse_feed(body(name), content_type=content_type, base_url=base_url).entries
 
 
+def text_of(entry: FeedEntry) -> str:
+    return cleaned([entry_post(entry, native_id="x", platform="feeds", now=NOW)])[0].text
+
+
 def test_rss20_prefers_content_encoded_and_keeps_enclosures() -> None:
     first, second = parse("rss20.xml", RSS, base_url=FEED_URL)
     assert (first.key, first.title) == ("hzyy-10342", "市渔业局开展禁渔期执法检查")
     assert first.published_at == datetime(2024, 5, 30, 12, 4, 16, tzinfo=SHANGHAI)
-    post = entry_post(first, native_id="x", platform="feeds", now=NOW)
-    assert post.text == ("5月29日，市渔业局执法人员对黄河菏泽段开展禁渔期执法检查。检查中，执法人员\xa0共清理违规网具12套。\n"
-                         "下一步将继续加大巡查力度。")
+    [post] = cleaned([entry_post(first, native_id="x", platform="feeds", now=NOW)])
+    assert post.text == ("5月29日，市渔业局执法人员对黄河菏泽段开展禁渔期执法检查。\n检查中，执法人员\xa0共清理违规网具12套。\n"
+                         "下一步将继续加大巡查力度。")  # each <p> a line
     assert 'src="http://www.hzyy.gov.cn/images/2024/05/30/yy.jpg"' in post.html  # made absolute
     assert second.media == [{"type": "image", "url": "http://www.hzyy.gov.cn/images/2024/05/27/px.jpg",
                              "mime": "image/jpeg"}]
-    assert entry_post(second, native_id="y", platform="feeds", now=NOW).text == \
+    assert cleaned([entry_post(second, native_id="y", platform="feeds", now=NOW)])[0].text == \
         "5月27日，全市水产养殖技术培训班在单县举办，120余名养殖户参加。"
 
 
@@ -69,22 +75,21 @@ def test_atom_html_title_relative_link_and_plain_text_summary() -> None:
     assert first.title == "市水务局部署汛前检查"
     assert first.link == "http://hzsw.heze.gov.cn/art/2024/5/29/art_77_552.html"
     assert first.published_at == datetime(2024, 5, 29, 16, 40, tzinfo=SHANGHAI)
-    assert entry_post(first, native_id="a", platform="feeds", now=NOW).text == \
-        "市水务局召开会议，部署汛前检查工作。会议要求\xa0各县区于6月10日前完成\n病险水库排查。"
+    assert text_of(first) == \
+        "市水务局召开会议，部署汛前检查工作。\n会议要求\xa0各县区于6月10日前完成\n病险水库排查。"
     # a type="text" summary is text, not markup: its "<...>" must survive
-    assert entry_post(second, native_id="b", platform="feeds", now=NOW).text == "节约用水，从我做起 <人人有责>"
+    assert text_of(second) == "节约用水，从我做起 <人人有责>"
     assert second.published_at == datetime(2024, 5, 20, 8, 0, tzinfo=UTC)
 
 
 def test_json_feed_items() -> None:
     html_item, text_item, bare = parse("jsonfeed.json", "application/feed+json")
     assert html_item.key == "hzxwb-20240531-1" and html_item.author == "市新闻办"
-    assert entry_post(html_item, native_id="j", platform="feeds", now=NOW).text == \
-        "5月31日，市政府新闻办召开新闻发布会，介绍2024年夏粮收购工作。今年夏粮收购预计6月上旬开始。"
+    assert text_of(html_item) == "5月31日，市政府新闻办召开新闻发布会，介绍2024年夏粮收购工作。\n今年夏粮收购预计6月上旬开始。"
     assert html_item.media[0]["url"] == "http://www.hzxwb.gov.cn/images/2024/05/31/fbh.jpg"
     assert text_item.key == "2880"  # a numeric id is still the guid
     assert text_item.published_at == datetime(2024, 5, 30, 17, 30, tzinfo=UTC)  # date_modified
-    assert entry_post(text_item, native_id="k", platform="feeds", now=NOW).text == \
+    assert text_of(text_item) == \
         "5月30日，全市安全生产工作会议召开。\n会议强调，要压实安全生产责任 <重点行业>。"
     assert text_item.media == [{"type": "file", "url": "http://www.hzxwb.gov.cn/files/aqsc.pdf",
                                 "mime": "application/pdf"}]
@@ -179,15 +184,21 @@ class FakeSite:
 def crawl(site: FakeSite, account: Account, known: Callable[[Iterable[str]], set[str]] = lambda ids: set(),
           now: datetime = NOW) -> CrawlResult:
     async def go() -> CrawlResult:
-        async with PlatformClient("feeds", rate=0, concurrency=2, transport=httpx.MockTransport(site)) as client:
-            crawler = FeedsCrawler(PlatformSettings(base_url=""), client)
-            return await crawler.crawl(CrawlContext(account=account, now=now, known=known))
+        crawler = make_crawler("feeds", site)
+        try:
+            return await crawler.crawl(context(crawler, account, now, options=account.options, known=known))
+        finally:
+            await crawler.aclose()
 
-    return asyncio.run(go())
+    result = asyncio.run(go())
+    cleaned(result.posts)
+    return result
 
 
 def account(url: str = FEED_URL) -> Account:
-    return Account(platform="feeds", native_id="hzyy-site", name="菏泽渔业网", options={"url": url})
+    acc = make_account("feeds", "hzyy-site", "菏泽渔业网")
+    acc.options = {"url": url}
+    return acc
 
 
 def test_registry_knows_the_feeds_crawler() -> None:
@@ -256,9 +267,11 @@ def test_every_entry_of_the_sandbox_is_produced_exactly_once() -> None:
     """
     produced: dict[str, Post] = {}
     with SandboxServer(SandboxConfig(seed=5, start=SANDBOX_START)) as sandbox:
-        accounts = [Account(platform="feeds", native_id=acc.id, name=acc.name,
-                            options={"url": str(acc.url).replace("http://127.0.0.1:8700", sandbox.url)})
-                    for _, acc in load_settings(ROOT / "settings.toml").accounts() if acc.platform == "feeds"]
+        accounts = []
+        for _, acc in load_settings(ROOT / "settings.toml", require_secrets=False).accounts():
+            if acc.platform == "feeds":
+                accounts.append(make_account("feeds", acc.id, acc.name))
+                accounts[-1].options = {"url": acc.options.url.replace("http://127.0.0.1:8700", sandbox.url)}
         for day in range(3):
             now = SANDBOX_START + timedelta(days=day)
             httpx.post(f"{sandbox.url}/_sandbox/clock", json={"now": now.isoformat()}).raise_for_status()
@@ -277,14 +290,17 @@ def test_every_entry_of_the_sandbox_is_produced_exactly_once() -> None:
 
 async def crawl_sites(accounts: list[Account], now: datetime, produced: dict[str, Post]) -> int:
     """Crawl every site once as refresh.py would; return how many posts were new."""
-    settings = PlatformSettings(base_url="", rate=500, concurrency=8)
+    crawler = make_crawler("feeds", rate=500, concurrency=8)
     new = 0
-    async with make_client("feeds", settings) as client:
-        crawler = FeedsCrawler(settings, client)
+    try:
         for account in accounts:
-            ctx = CrawlContext(account=account, now=now, horizon_days=1, known=lambda ids: set(ids) & produced.keys())
+            ctx = context(crawler, account, now, options=account.options, horizon_days=1,
+                          known=lambda ids: set(ids) & produced.keys())
             result = await crawler.crawl(ctx)
+            cleaned(result.posts)
             new += sum(post.native_id not in produced for post in result.posts)
             produced.update({post.native_id: post for post in result.posts})
             account.cursor.update((result.cursor or {}) | {"horizon": ctx.horizon.isoformat()})
+    finally:
+        await crawler.aclose()
     return new

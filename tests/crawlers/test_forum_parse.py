@@ -17,17 +17,26 @@ from typing import Any
 
 import pytest
 
-from govmatrix.clock import SHANGHAI
 from govmatrix.crawlers import forum_parse as fp
-from govmatrix.crawlers.forum import thread_posts
+from govmatrix.crawlers.charset import declared_charset, decode
+from govmatrix.crawlers.forum import thread_posts as raw_thread_posts
 from govmatrix.errors import ParseError
-from govmatrix.models import REPLY, THREAD
+from govmatrix.models import REPLY, THREAD, Post
+from govmatrix.pipelines.clean import CleanPipeline, html_to_text, sanitize_html
+from govmatrix.tz import SHANGHAI
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "forum"
 HEADERS: dict[str, str] = json.loads((FIXTURES / "headers.json").read_text(encoding="utf-8"))
 TRUTH: dict[str, Any] = json.loads((FIXTURES / "truth.json").read_text(encoding="utf-8"))
 NOW = datetime.fromisoformat(TRUTH["now"])
 BASE = "https://bbs.example.cn"
+
+
+def thread_posts(pages: list[fp.ThreadPage], *, base_url: str) -> list[Post]:
+    """The thread's posts as the clean pipeline leaves them."""
+    posts = raw_thread_posts(pages, base_url=base_url)
+    CleanPipeline().process_batch(posts)
+    return posts
 
 
 def page(name: str) -> tuple[bytes, str]:
@@ -52,17 +61,17 @@ def thread_pages(stem: str) -> list[fp.ThreadPage]:
     ("message_login.html", "gb18030"),  # GBK named in the <meta> only
 ])
 def test_the_charset_comes_from_header_meta_or_detection(name: str, codec: str) -> None:
-    text, used = fp.decode_html(*page(name))
-    assert used == codec
-    assert "\ufffd" not in text
-    assert "论坛" in text
+    decoded = decode(*page(name))
+    assert (decoded.codec, decoded.lossy) == (codec, False)
+    assert "\ufffd" not in decoded.text
+    assert "论坛" in decoded.text
 
 
 def test_the_header_wins_over_the_meta_and_gbk_reads_as_gb18030() -> None:
     body = b'<meta http-equiv="Content-Type" content="text/html; charset=gbk" />' + "𠀀".encode("gb18030")
-    assert fp.declared_charset(body, "text/html; charset=UTF-8") == "UTF-8"
-    assert fp.declared_charset(body, "text/html") == "gbk"
-    assert fp.decode_html(body, "text/html")[0].endswith("𠀀")  # only GB18030 has this character
+    assert declared_charset(body, "text/html; charset=UTF-8") == "UTF-8"
+    assert declared_charset(body, "text/html") == "gbk"
+    assert decode(body, "text/html").text.endswith("𠀀")  # only GB18030 has this character
 
 
 @pytest.mark.parametrize("name", ["forumdisplay_gbk.html", "forumdisplay_utf8.html", "forumdisplay_nocharset.html"])
@@ -135,15 +144,15 @@ def test_stock_template_variants() -> None:
     assert first.published_at == datetime(2024, 5, 20, 10, 20, 30, tzinfo=SHANGHAI)  # title, not "3 天前"
     assert answer.published_at == datetime(2024, 5, 21, 8, 15, tzinfo=SHANGHAI)  # "前天 08:15"
     assert chat.published_at == datetime(2024, 5, 23, 11, 30, tzinfo=SHANGHAI)  # "半小时前"
-    assert first.text == "中华路与长江路路口的路灯已经坏了一周，晚上很黑。\n\n请问什么时候能修好？"
+    assert html_to_text(first.body) == "中华路与长江路路口的路灯已经坏了一周，晚上很黑。\n请问什么时候能修好？"
     assert answer.quote == {"pid": "9001", "author": "市民张三",
                             "text": "中华路与长江路路口的路灯已经坏了一周，晚上很黑。 ..."}
-    assert answer.text == "您好，已转交市城管局路灯管理所。\n\n请留意后续回复。\n\n现场照片"
-    assert "blockquote" not in answer.html and "路灯管理所" in answer.html
+    assert html_to_text(answer.body) == "您好，已转交市城管局路灯管理所。\n请留意后续回复。\n现场照片"
+    assert "blockquote" not in sanitize_html(answer.body) and "路灯管理所" in sanitize_html(answer.body)
     assert answer.media == [{"type": "image", "url": "https://bbs.example.cn/data/attachment/forum/202405/21/lamp.jpg"}]
     assert chat.quote == {"text": "楼上说得对"}
-    assert chat.text == "顶一下 & 关注"
-    assert banned.text == "提示: 作者被禁止或删除 内容自动屏蔽"
+    assert html_to_text(chat.body) == "顶一下 & 关注"
+    assert html_to_text(banned.body) == "提示: 作者被禁止或删除 内容自动屏蔽"
 
 
 def test_replies_hang_from_the_first_floor_and_pages_are_merged_once() -> None:

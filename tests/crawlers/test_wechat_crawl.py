@@ -14,22 +14,23 @@ from typing import Any
 import httpx
 import pytest
 
-from govmatrix.clock import SHANGHAI
-from govmatrix.config import PlatformSettings, load_settings
-from govmatrix.crawlers.base import CrawlContext, crawler_class, make_client
-from govmatrix.crawlers.http import PlatformClient
+from govmatrix.config import load_settings
+from govmatrix.crawlers.base import Crawler, crawler_class
 from govmatrix.crawlers.wechat import WechatCrawler, bridge_feed_url
-from govmatrix.errors import LoginRequired, RateLimited
+from govmatrix.errors import ConfigError, LoginRequired, RateLimited
 from govmatrix.models import Account, CrawlResult
 from govmatrix.sandbox.app import SandboxConfig, SandboxServer
+from govmatrix.tz import SHANGHAI
 from tests.conftest import ROOT
+
+from .kit import account as make_account
+from .kit import cleaned, context, make_crawler
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "wechat"
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=SHANGHAI)
 YESTERDAY = date(2024, 5, 31)
 APPID, SECRET_ENV, SECRET = "wx0123456789abcdef", "WECHAT_SECRET_TEST", "s3cr3t-AppSecret-value"
-SETTINGS = PlatformSettings(base_url="https://api.test", article_url="https://pages.test/mp",
-                            bridge_url="https://bridge.test")
+SETTINGS = {"base_url": "https://api.test", "article_url": "https://pages.test/mp", "bridge_url": "https://bridge.test"}
 
 
 def error(code: int, message: str) -> httpx.Response:
@@ -54,6 +55,7 @@ class FakeWechat:
         self.current = ""
         self.page_requests: list[str] = []
         self.bridge = (FIXTURES / "bridge_rsshub.xml").read_bytes()
+        self.empty = False  # datacube answers an empty list
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -108,7 +110,7 @@ class FakeWechat:
         begin, end = date.fromisoformat(body["begin_date"]), date.fromisoformat(body["end_date"])
         if end < begin or (end - begin).days >= 7 or end >= self.now.date():
             return error(61501, "date range error")
-        days = [begin + timedelta(days=i) for i in range((end - begin).days + 1)]
+        days = [] if self.empty else [begin + timedelta(days=i) for i in range((end - begin).days + 1)]
         if path.endswith("getusercumulate"):
             rows = [{"ref_date": d.isoformat(), "user_source": 0, "cumulate_user": 10_000 + d.toordinal() % 1000}
                     for d in days]
@@ -122,8 +124,9 @@ class FakeWechat:
 
 
 def owned(**options: Any) -> Account:
-    return Account(platform="wechat", native_id="gh_test0530", name="测试发布",
-                   options={"owned": True, "appid": APPID, "secret": {"env": SECRET_ENV}} | options)
+    acc = make_account("wechat", "gh_test0530", "测试发布")
+    acc.options = {"owned": True, "appid": APPID, "secret": {"env": SECRET_ENV}} | options
+    return acc
 
 
 @pytest.fixture(autouse=True)
@@ -131,18 +134,28 @@ def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(SECRET_ENV, SECRET)
 
 
-async def crawl_async(crawler: WechatCrawler, account: Account, now: datetime = NOW,
+async def crawl_async(crawler: Crawler, account: Account, now: datetime = NOW,
                       known: Iterable[str] = ()) -> CrawlResult:
     stored = set(known)
-    return await crawler.crawl(CrawlContext(account=account, now=now, known=lambda ids: set(ids) & stored))
+    result = await crawler.crawl(context(crawler, account, now, options=account.options,
+                                         known=lambda ids: set(ids) & stored))
+    cleaned(result.posts)
+    return result
 
 
 def crawl(fake: FakeWechat, account: Account, now: datetime = NOW, known: Iterable[str] = ()) -> CrawlResult:
     async def go() -> CrawlResult:
-        async with PlatformClient("wechat", rate=0, concurrency=2, transport=httpx.MockTransport(fake)) as client:
-            return await crawl_async(WechatCrawler(SETTINGS, client), account, now, known)
+        crawler = make_crawler("wechat", fake, **SETTINGS)
+        try:
+            return await crawl_async(crawler, account, now, known)
+        finally:
+            await crawler.aclose()
 
     return asyncio.run(go())
+
+
+def totals(result: CrawlResult) -> list[Any]:
+    return [s for s in result.snapshots if s.source == "datacube"]
 
 
 def summary(result: CrawlResult) -> tuple[list[str], list[tuple[datetime, int | None, dict[str, Any]]]]:
@@ -159,11 +172,11 @@ def test_first_crawl_reads_articles_to_the_horizon_and_backfills_followers() -> 
     result = crawl(fake, owned())
     assert [p.native_id for p in result.posts] == [f"A{n:04d}_1" for n in range(30)]  # 30-day horizon
     assert fake.calls["/cgi-bin/freepublish/batchget"] == 2 and fake.calls["/cgi-bin/stable_token"] == 1
-    days = [s.day(SHANGHAI) for s in result.snapshots]
-    assert days == [date(2024, 5, 2) + timedelta(days=i) for i in range(30)] and days[-1] == YESTERDAY
-    assert fake.datacube_calls() == 10  # 5 windows, both endpoints
-    assert result.snapshots[-1].extra == {"new_user": 31 + 30 + 31, "cancel_user": 30}
-    assert result.cursor == {"datacube_day": "2024-05-31"}
+    days = [s.day(SHANGHAI) for s in totals(result)]  # 90 days back by default: a quarter's report
+    assert days == [date(2024, 3, 3) + timedelta(days=i) for i in range(90)] and days[-1] == YESTERDAY
+    assert fake.datacube_calls() == 13  # the 13 windows of the totals use the day's calls
+    assert [s for s in result.snapshots if s.source == "datacube_flow"] == []  # new/cancelled: the next crawls
+    assert result.cursor == {"datacube_day": "2024-05-25"}  # the window ending yesterday is asked again
 
 
 def test_incremental_crawl_stops_at_the_newest_stored_article() -> None:
@@ -176,21 +189,46 @@ def test_incremental_crawl_stops_at_the_newest_stored_article() -> None:
 def test_ninety_days_of_history_in_at_most_thirteen_datacube_calls() -> None:
     fake = FakeWechat()
     start = YESTERDAY - timedelta(days=89)
-    result = crawl(fake, owned(start_date=start.isoformat()))
+    account = owned(start_date=start.isoformat())
+    result = crawl(fake, account)
     assert fake.datacube_calls() <= 13
     assert [s.day(SHANGHAI) for s in result.snapshots] == [start + timedelta(days=i) for i in range(90)]
     assert all(s.source == "datacube" and s.followers is not None for s in result.snapshots)
-    assert result.cursor == {"datacube_day": YESTERDAY.isoformat()}
+    assert result.cursor == {"datacube_day": (start + timedelta(days=83)).isoformat()}
+    # the next two daily crawls bring the new and cancelled followers of the same 90 days
+    flows: dict[date, dict[str, int]] = {}
+    for day in (1, 2):
+        account.cursor.update(result.cursor or {})
+        later = NOW + timedelta(days=day)
+        fake = FakeWechat(now=later)
+        result = crawl(fake, account, now=later)
+        assert fake.datacube_calls() <= 13
+        flows |= {s.day(SHANGHAI): s.extra for s in result.snapshots if s.source == "datacube_flow"}
+    assert sorted(flows)[:90] == [start + timedelta(days=i) for i in range(90)]
 
 
 def test_the_next_day_needs_one_window_with_both_endpoints() -> None:
     fake = FakeWechat(now=NOW + timedelta(days=1))
     account = owned(start_date="2024-03-01")
-    account.cursor = {"datacube_day": YESTERDAY.isoformat()}
+    account.cursor = {"datacube_day": YESTERDAY.isoformat(), "datacube_flow_day": YESTERDAY.isoformat()}
     result = crawl(fake, account, now=NOW + timedelta(days=1))
     assert fake.datacube_calls() == 2
-    [snapshot] = result.snapshots
-    assert snapshot.day(SHANGHAI) == NOW.date() and set(snapshot.extra) == {"new_user", "cancel_user"}
+    total, flow = result.snapshots
+    assert total.day(SHANGHAI) == flow.day(SHANGHAI) == NOW.date() and total.followers
+    assert set(flow.extra) == {"new_user", "cancel_user"} and flow.followers is None
+
+
+def test_an_empty_answer_never_moves_the_resume_day() -> None:
+    fake = FakeWechat()
+    fake.empty = True
+    account = owned(start_date="2024-05-11")
+    result = crawl(fake, account)
+    assert totals(result) == [] and "datacube_day" not in (result.cursor or {})
+    for _ in range(2):  # an oldest window empty crawl after crawl is passed at the third try
+        account.cursor.update(result.cursor or {})
+        result = crawl(fake, account)
+    assert result.cursor is not None and result.cursor["datacube_day"] == "2024-05-17"
+    assert any("no data for 2024-05-11..2024-05-17" in w for w in result.warnings)
 
 
 def test_a_token_expiring_mid_crawl_is_refreshed_without_losing_data() -> None:
@@ -214,13 +252,13 @@ def test_the_token_is_cached_per_appid_and_renewed_before_it_expires() -> None:
     fake = FakeWechat()
 
     async def go() -> None:
-        async with PlatformClient("wechat", rate=0, concurrency=2, transport=httpx.MockTransport(fake)) as client:
-            crawler = WechatCrawler(SETTINGS, client)
-            await crawl_async(crawler, owned(), NOW)
-            await crawl_async(crawler, owned(), NOW + timedelta(minutes=90))
-            assert fake.calls["/cgi-bin/stable_token"] == 1
-            await crawl_async(crawler, owned(), NOW + timedelta(seconds=7200 - 299))  # within the margin
-            assert fake.calls["/cgi-bin/stable_token"] == 2
+        crawler = make_crawler("wechat", fake, **SETTINGS)
+        await crawl_async(crawler, owned(), NOW)
+        await crawl_async(crawler, owned(), NOW + timedelta(minutes=90))
+        assert fake.calls["/cgi-bin/stable_token"] == 1
+        await crawl_async(crawler, owned(), NOW + timedelta(seconds=7200 - 299))  # within the margin
+        assert fake.calls["/cgi-bin/stable_token"] == 2
+        await crawler.aclose()
 
     asyncio.run(go())
 
@@ -249,7 +287,7 @@ def test_wrong_secret_is_login_required_and_never_shown(caplog: pytest.LogCaptur
 def test_missing_secret_names_the_variable_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(SECRET_ENV)
     fake = FakeWechat()
-    with pytest.raises(LoginRequired, match=f"environment variable {SECRET_ENV}"):
+    with pytest.raises(ConfigError, match=f"environment variable {SECRET_ENV}"):
         crawl(fake, owned())
     assert not fake.calls
 
@@ -260,14 +298,17 @@ BIZ = "MzI0NTUxMzg2OA=="
 
 
 def bridged(**options: Any) -> Account:
-    return Account(platform="wechat", native_id=BIZ, name="菏泽农业", options=options)
+    acc = make_account("wechat", BIZ, "菏泽农业")
+    acc.options = options
+    return acc
 
 
 def test_bridge_url_default_and_override() -> None:
-    assert bridge_feed_url("https://bridge.test/", bridged()) == f"https://bridge.test/wechat/mp/homepage/{BIZ}/1"
-    assert bridge_feed_url("https://bridge.test", bridged(bridge_path="/feeds/MP_WXS_3.rss")) == \
-        "https://bridge.test/feeds/MP_WXS_3.rss"
-    assert bridge_feed_url("", bridged(bridge_path="https://w.test/feeds/x.atom")) == "https://w.test/feeds/x.atom"
+    assert bridge_feed_url("https://bridge.test/", BIZ, None) == f"https://bridge.test/wechat/mp/homepage/{BIZ}/1"
+    assert bridge_feed_url("https://bridge.test", BIZ, "/feeds/MP_WXS_3.rss") == "https://bridge.test/feeds/MP_WXS_3.rss"
+    assert bridge_feed_url("", BIZ, "https://w.test/feeds/x.atom") == "https://w.test/feeds/x.atom"
+    with pytest.raises(ConfigError, match="no RSS bridge configured"):
+        bridge_feed_url("", BIZ, None)
 
 
 def test_bridge_entries_are_completed_from_their_article_pages() -> None:
@@ -320,8 +361,8 @@ def test_every_article_and_follower_day_of_the_sandbox_is_produced_exactly_once(
     produced: dict[tuple[str, str], Any] = {}
     followers: dict[tuple[str, date], int | None] = {}
     with SandboxServer(SandboxConfig(seed=5, start=SANDBOX_START)) as sandbox:
-        settings = PlatformSettings(base_url=f"{sandbox.url}/wechat-api", article_url=f"{sandbox.url}/mp",
-                                    bridge_url=f"{sandbox.url}/rsshub", rate=500, concurrency=8)
+        settings = {"base_url": f"{sandbox.url}/wechat-api", "article_url": f"{sandbox.url}/mp",
+                    "bridge_url": f"{sandbox.url}/rsshub", "rate": 500, "concurrency": 8}
         for day in range(3):
             now = SANDBOX_START + timedelta(days=day)
             httpx.post(f"{sandbox.url}/_sandbox/clock", json={"now": now.isoformat()}).raise_for_status()
@@ -348,31 +389,33 @@ def city_accounts(platform: str, **owned_options: Any) -> list[tuple[Account, in
     """The example city's accounts of ``platform``, each with its horizon in days: an RSS bridge lists
     only its 20 newest articles, so bridge accounts start one day back."""
     accounts = []
-    for _, acc in load_settings(ROOT / "settings.toml").accounts():
+    for _, acc in load_settings(ROOT / "settings.toml", require_secrets=False).accounts():
         if acc.platform == platform:
-            options = acc.options() | (owned_options if acc.owned else {})
-            accounts.append((Account(platform=platform, native_id=acc.id, name=acc.name, options=options),
-                             30 if acc.owned else 1))
+            own = acc.options.owned
+            account = make_account(platform, acc.id, acc.name)
+            account.options = acc.options.model_dump(mode="json", exclude_defaults=True) | (owned_options if own else {})
+            accounts.append((account, 30 if own else 1))
     return accounts
 
 
-async def crawl_city(sandbox: SandboxServer, settings: PlatformSettings, accounts: list[tuple[Account, int]],
+async def crawl_city(sandbox: SandboxServer, settings: dict[str, Any], accounts: list[tuple[Account, int]],
                      now: datetime, produced: dict[tuple[str, str], Any],
                      followers: dict[tuple[str, date], int | None]) -> dict[str, int]:
     """Crawl every account once as refresh.py would; return the datacube calls of each owned account."""
     calls = {}
-    async with make_client("wechat", settings) as client:
-        crawler = WechatCrawler(settings, client)
-        for account, horizon_days in accounts:
-            before = sandbox.state.requests["wechat.datacube"]
-            ctx = CrawlContext(account=account, now=now, horizon_days=horizon_days,
-                               known=lambda ids, a=account.native_id: {i for i in ids if (a, i) in produced})
-            result = await crawler.crawl(ctx)
-            for post in result.posts:
-                assert (account.native_id, post.native_id) not in produced, post.native_id
-                produced[(account.native_id, post.native_id)] = post
-            followers.update({(account.native_id, s.day(SHANGHAI)): s.followers for s in result.snapshots})
-            account.cursor.update((result.cursor or {}) | {"horizon": ctx.horizon.isoformat()})
-            if account.options.get("owned"):
-                calls[account.native_id] = sandbox.state.requests["wechat.datacube"] - before
+    crawler = make_crawler("wechat", **settings)
+    for account, horizon_days in accounts:
+        before = sandbox.state.requests["wechat.datacube"]
+        ctx = context(crawler, account, now, options=account.options, horizon_days=horizon_days,
+                      known=lambda ids, a=account.native_id: {i for i in ids if (a, i) in produced})
+        result = await crawler.crawl(ctx)
+        cleaned(result.posts)
+        for post in result.posts:
+            assert (account.native_id, post.native_id) not in produced, post.native_id
+            produced[(account.native_id, post.native_id)] = post
+        followers.update({(account.native_id, s.day(SHANGHAI)): s.followers for s in totals(result)})
+        account.cursor.update((result.cursor or {}) | {"horizon": ctx.horizon.isoformat()})
+        if account.options.get("owned"):
+            calls[account.native_id] = sandbox.state.requests["wechat.datacube"] - before
+    await crawler.aclose()
     return calls

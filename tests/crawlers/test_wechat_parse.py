@@ -8,15 +8,14 @@ from typing import Any
 
 import pytest
 
-from govmatrix.clock import SHANGHAI
 from govmatrix.crawlers.feeds_parse import FeedEntry, parse_feed
 from govmatrix.crawlers.wechat_parse import (
     DATACUBE_SPAN,
+    DatacubeDays,
     TokenRejected,
     article_native_id,
     bridge_post,
     covered_day,
-    datacube_start,
     datacube_windows,
     follower_snapshots,
     page_url,
@@ -26,12 +25,13 @@ from govmatrix.crawlers.wechat_parse import (
     parse_cumulate,
     parse_summary,
     parse_token,
-    plan_datacube,
     seconds_until_midnight,
     yesterday,
 )
 from govmatrix.errors import FetchError, LoginRequired, ParseError, RateLimited
-from govmatrix.models import ARTICLE
+from govmatrix.models import ARTICLE, Post
+from govmatrix.pipelines.clean import CleanPipeline
+from govmatrix.tz import SHANGHAI
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "wechat"
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=SHANGHAI)
@@ -45,6 +45,11 @@ def raw(name: str) -> bytes:
 
 def api(name: str) -> dict[str, Any]:
     return parse_api(raw(name), account=ACCOUNT, now=NOW)
+
+
+def cleaned(post: Post) -> Post:
+    CleanPipeline().process(post)
+    return post
 
 
 # -- API envelopes and errors ---------------------------------------------------------------------------
@@ -102,11 +107,11 @@ def test_batchget_articles() -> None:
     assert [p.native_id for p in page.posts] == [f"{aid}_1", f"{aid}_3",  # index 2 is deleted
                                                  "Pz9m8L7kJ6hG5fD4sA3qW2eR1tY0uI9oP8lK7jH6gF5_1"]
     assert (page.item_count, page.total_count) == (2, 137)
-    first = page.posts[0]
+    first = cleaned(page.posts[0])
     assert first.published_at == datetime.fromtimestamp(1717040000, UTC)
     assert (first.title, first.author, first.kind) == ("菏泽市2024年城区道路改造工程进展情况的通报", "市住建局", ARTICLE)
-    assert first.text == ("近日，有市民在论坛咨询城区道路改造进度，现将有关情况通报如下。一、中华路改造工程已完成路面铺设\xa0，预计6月底通车；\n"
-                          "二、人民路&长江路交叉口改造正在施工。来源：市住建局")
+    assert first.text == ("近日，有市民在论坛咨询城区道路改造进度，现将有关情况通报如下。\n一、中华路改造工程已完成路面铺设\xa0，预计6月底通车；\n"
+                          "二、人民路&长江路交叉口改造正在施工。\n来源：市住建局")  # each <p> a line
     image = "https://mmbiz.qpic.cn/mmbiz_jpg/aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9fG1hJ3kL5mN7pQ9rS1tU3v/640?wx_fmt=jpeg"
     assert first.media == [{"type": "image", "url": image}]
     assert f'<img src="{image}">' in first.html
@@ -130,28 +135,68 @@ def test_batchget_item_without_update_time_is_a_parse_error() -> None:
 
 # -- datacube ---------------------------------------------------------------------------------------------
 
+WEEK = (date(2024, 5, 20), date(2024, 5, 26))
+
+
 def test_cumulate_and_summary_rows() -> None:
-    cumulate = parse_cumulate(api("getusercumulate.json"), account=ACCOUNT)
-    assert len(cumulate) == 7 and cumulate[date(2024, 5, 20)] == 120564 and cumulate[date(2024, 5, 26)] == 121133
-    summary = parse_summary(api("getusersummary.json"), account=ACCOUNT)
-    assert summary == {date(2024, 5, 20): (3 + 6 + 149, 5 + 1 + 1), date(2024, 5, 21): (2 + 4 + 160, 9 + 0 + 10)}
+    days = DatacubeDays()
+    assert parse_cumulate(api("getusercumulate.json"), account=ACCOUNT, window=WEEK, days=days) == 7
+    assert len(days.values) == 7 and days.values[date(2024, 5, 20)] == 120564
+    assert days.values[date(2024, 5, 26)] == 121133 and days.warnings == []
+    flows = DatacubeDays()
+    parse_summary(api("getusersummary.json"), account=ACCOUNT, window=WEEK, days=flows)
+    assert flows.values == {date(2024, 5, 20): (3 + 6 + 149, 5 + 1 + 1), date(2024, 5, 21): (2 + 4 + 160, 9 + 0 + 10)}
 
 
-def test_datacube_row_without_a_date_is_a_parse_error() -> None:
-    with pytest.raises(ParseError, match="ref_date"):
-        parse_cumulate({"list": [{"user_source": 0, "cumulate_user": 1}]}, account=ACCOUNT)
+def row(day: str, total: object, source: int = 0) -> dict[str, object]:
+    return {"ref_date": day, "user_source": source, "cumulate_user": total}
+
+
+def test_invalid_days_are_skipped_with_a_warning_and_the_good_ones_kept() -> None:
+    days = DatacubeDays()
+    answer = {"list": [row("2024-05-20", 1000), row("2024-05-21", 1004), row("2024-05-21", 5),  # given twice
+                       row("2016-01-01", 7), row("2099-01-01", 9),  # outside the window asked
+                       row("2024-05-22", "1010"), row("2024-05-23", "很多"), {"user_source": 0, "cumulate_user": 1},
+                       row("2024-05-24", 1015, source=1)]}
+    assert parse_cumulate(answer, account=ACCOUNT, window=WEEK, days=days) == 6  # rows inside the window
+    assert days.values == {date(2024, 5, 20): 1000, date(2024, 5, 22): 1010}
+    assert len(days.warnings) == 5
+    assert any("2024-05-21 given twice (1004 and 5), dropped" in w for w in days.warnings)
+    assert any("outside the window" in w and "2099-01-01" in w for w in days.warnings)
+
+
+def test_a_datacube_row_without_a_date_is_skipped() -> None:
+    days = DatacubeDays()
+    parse_cumulate({"list": [{"user_source": 0, "cumulate_user": 1}]}, account=ACCOUNT, window=WEEK, days=days)
+    assert days.values == {} and "ref_date" in days.warnings[0]
+    with pytest.raises(ParseError, match="without a list"):
+        parse_cumulate({"errcode": 0}, account=ACCOUNT, window=WEEK, days=days)
+
+
+def test_errcode_as_a_string_is_the_same_code() -> None:
+    with pytest.raises(TokenRejected):
+        parse_api(b'{"errcode": "40001", "errmsg": "invalid credential"}', account=ACCOUNT, now=NOW)
+    assert parse_api(b'{"errcode": "0", "list": []}', account=ACCOUNT, now=NOW) == {"errcode": "0", "list": []}
+
+
+def test_json_nested_too_deep_is_a_parse_error() -> None:
+    with pytest.raises(ParseError, match="nested too deeply"):
+        parse_api(b"[" * 100_000 + b"]" * 100_000, account=ACCOUNT, now=NOW)
 
 
 def test_snapshots_one_per_day_at_the_end_of_the_day() -> None:
-    cumulate = parse_cumulate(api("getusercumulate.json"), account=ACCOUNT)
-    summary = parse_summary(api("getusersummary.json"), account=ACCOUNT)
-    snapshots = follower_snapshots(cumulate, summary)
-    assert [s.followers for s in snapshots] == [cumulate[d] for d in sorted(cumulate)]
-    assert snapshots[0].taken_at == datetime.combine(date(2024, 5, 20), time(23, 59, 59), tzinfo=SHANGHAI)
-    assert all(s.source == "datacube" and s.day(SHANGHAI) == d for s, d in zip(snapshots, sorted(cumulate),
-                                                                                strict=True))
-    assert snapshots[0].extra == {"new_user": 158, "cancel_user": 7}
-    assert snapshots[2].extra == {}  # no getusersummary row for that day
+    totals, flows = DatacubeDays(), DatacubeDays()
+    parse_cumulate(api("getusercumulate.json"), account=ACCOUNT, window=WEEK, days=totals)
+    parse_summary(api("getusersummary.json"), account=ACCOUNT, window=WEEK, days=flows)
+    snapshots = follower_snapshots(totals.values, flows.values)
+    counts = [s for s in snapshots if s.source == "datacube"]
+    assert [s.followers for s in counts] == [totals.values[d] for d in sorted(totals.values)]
+    assert counts[0].taken_at == datetime.combine(date(2024, 5, 20), time(23, 59, 59), tzinfo=SHANGHAI)
+    assert [s.day(SHANGHAI) for s in counts] == sorted(totals.values)
+    moves = [s for s in snapshots if s.source == "datacube_flow"]
+    assert [(s.day(SHANGHAI), s.followers, s.extra) for s in moves] == [
+        (date(2024, 5, 20), None, {"new_user": 158, "cancel_user": 7}),
+        (date(2024, 5, 21), None, {"new_user": 166, "cancel_user": 19})]
 
 
 def test_ninety_days_fit_in_thirteen_windows_of_at_most_seven_days() -> None:
@@ -163,38 +208,22 @@ def test_ninety_days_fit_in_thirteen_windows_of_at_most_seven_days() -> None:
     assert all(0 <= (end - begin).days < DATACUBE_SPAN for begin, end in windows)
     assert all(nxt[0] == prev[1] + timedelta(days=1) for prev, nxt in zip(windows, windows[1:], strict=False))
     assert datacube_windows(last + timedelta(days=1), last) == []
-
-
-def test_datacube_start_resumes_else_start_date_else_horizon() -> None:
-    horizon = NOW - timedelta(days=30)
-    assert datacube_start("2024-03-01", "2024-05-30", horizon) == date(2024, 5, 31)
-    assert datacube_start("2024-03-01", None, horizon) == date(2024, 3, 1)
-    assert datacube_start(date(2024, 3, 1), None, horizon) == date(2024, 3, 1)
-    assert datacube_start(None, None, horizon) == date(2024, 5, 2)
-    assert datacube_start("2010-01-01", None, horizon) == date(2014, 12, 1)  # datacube keeps nothing older
+    assert datacube_windows(date(2010, 1, 1), date(2014, 12, 3)) == [(date(2014, 12, 1), date(2014, 12, 3))]
 
 
 def test_yesterday_is_local() -> None:
     assert yesterday(datetime(2024, 5, 31, 17, 0, tzinfo=UTC)) == date(2024, 5, 31)  # 01:00 on June 1st locally
 
 
-def test_plan_spends_the_budget_on_totals_first() -> None:
-    windows = datacube_windows(date(2024, 1, 1), date(2024, 5, 31))  # 22 windows
-    plan = plan_datacube(windows, 13)
-    assert plan.cumulate == windows[:13] and plan.summary == []
-    small = plan_datacube(windows[:2], 13)
-    assert small.cumulate == windows[:2] and small.summary == windows[:2]
-    partial = plan_datacube(windows[:10], 13)
-    assert partial.summary == windows[7:10]  # the newest three
-
-
-def test_covered_day() -> None:
+def test_covered_day_never_passes_an_empty_answer_or_yesterday() -> None:
     last = date(2024, 5, 31)
-    windows = datacube_windows(date(2024, 5, 20), last)
-    assert covered_day(windows[:1], set(), last) == date(2024, 5, 26)  # a past window is final
-    assert covered_day(windows, {date(2024, 5, 30)}, last) == date(2024, 5, 30)  # yesterday not ready yet
-    assert covered_day(windows, set(), last) == date(2024, 5, 26)
-    assert covered_day([], set(), last) is None
+    windows = datacube_windows(date(2024, 5, 11), last)  # 11-17, 18-24, 25-31
+    resume = date(2024, 5, 11)
+    assert covered_day([(windows[0], 7)], last, resume) == date(2024, 5, 17)  # a past window is final
+    assert covered_day([(w, 7) for w in windows], last, resume) == date(2024, 5, 24)  # yesterday may not be ready
+    assert covered_day([(windows[0], 7), (windows[1], 0), (windows[2], 7)], last, resume) == date(2024, 5, 17)
+    assert covered_day([(windows[0], 0)], last, resume) == date(2024, 5, 10)  # nothing covered
+    assert covered_day([], last, resume) == date(2024, 5, 10)
 
 
 # -- the article page ------------------------------------------------------------------------------------
@@ -270,10 +299,10 @@ def bridge_entries() -> list[FeedEntry]:
 def test_bridge_post_takes_body_time_and_images_from_the_page() -> None:
     entry = bridge_entries()[0]
     page = parse_article_page(raw("article_page.html"), url=PAGE_URL, account=ACCOUNT)
-    post = bridge_post(entry, page, native_id="Jx0dT8lR2vN6bQ4mH7kP1w", account=ACCOUNT)
+    post = cleaned(bridge_post(entry, page, native_id="Jx0dT8lR2vN6bQ4mH7kP1w", account=ACCOUNT))
     assert post.published_at == datetime.fromtimestamp(1713009660, SHANGHAI)  # not the bridge's 12:01 GMT
-    assert post.text == ("4月13日，菏泽市第33届牡丹文化旅游节在曹州牡丹园开幕。\n\n本届牡丹节以“牡丹花开\xa0香飘世界”为主题，"
-                         "持续至5月10日。\n开幕当天共接待游客<10万>人次。\n\n来源：市牡丹办")
+    assert post.text == ("4月13日，菏泽市第33届牡丹文化旅游节在曹州牡丹园开幕。\n本届牡丹节以“牡丹花开\xa0香飘世界”为主题，"
+                         "持续至5月10日。\n开幕当天共接待游客<10万>人次。\n来源：市牡丹办")  # image paragraphs hold no text
     assert [m["url"].rsplit("/", 2)[-2][:6] for m in post.media] == ["Hk3Lm5", "Zy8Xw7"]
     assert "data:image/gif" not in post.html and "visibility" not in post.html
     assert (post.title, post.author, post.url, post.kind) == ("第33届菏泽牡丹文化旅游节开幕", "市牡丹办", PAGE_URL, ARTICLE)
@@ -282,7 +311,7 @@ def test_bridge_post_takes_body_time_and_images_from_the_page() -> None:
 
 def test_bridge_post_without_a_page_keeps_the_entry() -> None:
     entry = bridge_entries()[2]
-    post = bridge_post(entry, None, native_id="n", account=ACCOUNT)
+    post = cleaned(bridge_post(entry, None, native_id="n", account=ACCOUNT))
     assert post.published_at == datetime(2024, 4, 12, 1, 30, tzinfo=UTC)
     assert post.text == "当前小麦进入抽穗扬花期，\n各地要抓好“一喷三防”。"
     assert post.media == [{"type": "image", "url": "https://mmbiz.qpic.cn/mmbiz_jpg/Mn4Op6Qr8St0Uv2Wx4Yz6Ab8Cd0Ef2/640?wx_fmt=jpeg"}]

@@ -11,13 +11,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from govmatrix.config import PlatformSettings
-from govmatrix.crawlers.base import CrawlContext
-from govmatrix.crawlers.http import PlatformClient
-from govmatrix.crawlers.text import html_to_text
-from govmatrix.crawlers.weibo import WeiboCrawler
 from govmatrix.errors import LoginRequired, ParseError
-from govmatrix.models import Account, CrawlResult
+from govmatrix.models import CrawlResult
+from govmatrix.pipelines.clean import html_to_text
+
+from .kit import account, cleaned, context, make_crawler
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "weibo"
 NOW = datetime(2024, 7, 3, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -47,17 +45,24 @@ class FakeWeibo:
         return httpx.Response(200, content=fixture(self.timeline))
 
 
-def crawl(fake: FakeWeibo, known: set[str] = frozenset()) -> CrawlResult:  # type: ignore[assignment]
-    settings = PlatformSettings(base_url="https://m.weibo.cn")
-
+def run_crawl(handler: object, now: datetime = NOW, known: set[str] = frozenset(),  # type: ignore[assignment]
+              horizon_days: int = 30, **settings: object) -> CrawlResult:
     async def go() -> CrawlResult:
-        client = PlatformClient("weibo", rate=0, concurrency=2, transport=httpx.MockTransport(fake))
-        async with client:
-            ctx = CrawlContext(account=Account(platform="weibo", native_id=UID, name="测试"), now=NOW,
-                               known=lambda ids: set(ids) & known)
-            return await WeiboCrawler(settings, client).crawl(ctx)
+        crawler = make_crawler("weibo", handler, base_url="https://m.weibo.cn", **settings)  # type: ignore[arg-type]
+        try:
+            ctx = context(crawler, account("weibo", UID), now, known=lambda ids: set(ids) & known,
+                          horizon_days=horizon_days)
+            return await crawler.crawl(ctx)
+        finally:
+            await crawler.aclose()
 
-    return asyncio.run(go())
+    result = asyncio.run(go())
+    cleaned(result.posts)
+    return result
+
+
+def crawl(fake: FakeWeibo, known: set[str] = frozenset()) -> CrawlResult:  # type: ignore[assignment]
+    return run_crawl(fake, known=known)
 
 
 def test_first_crawl_reads_every_page_inside_the_horizon() -> None:
@@ -90,10 +95,9 @@ def test_captcha_and_truncated_pages_fail_the_whole_crawl() -> None:
         crawl(FakeWeibo(timeline="timeline_truncated.json"))
 
 
-def test_open_api_mode_when_a_token_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_open_api_mode_when_a_token_is_configured() -> None:
     from govmatrix.config import Secret
 
-    monkeypatch.setenv("WEIBO_TOKEN", "2.00tok")
     seen: list[httpx.URL] = []
     timeline = json.loads(fixture("open_user_timeline.json"))
 
@@ -103,18 +107,10 @@ def test_open_api_mode_when_a_token_is_configured(monkeypatch: pytest.MonkeyPatc
             return httpx.Response(200, content=fixture("open_users_show.json"))
         return httpx.Response(200, json=timeline)
 
-    settings = PlatformSettings(base_url="https://m.weibo.cn", open_api_url="https://api.weibo.com",
-                                access_token=Secret(env="WEIBO_TOKEN"))
-
-    async def go() -> CrawlResult:
-        client = PlatformClient("weibo", rate=0, concurrency=2, transport=httpx.MockTransport(handler))
-        async with client:
-            ctx = CrawlContext(account=Account(platform="weibo", native_id=UID, name="测试"),
-                               now=datetime(2030, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai")), known=lambda ids: set(),
-                               horizon_days=10_000)
-            return await WeiboCrawler(settings, client).crawl(ctx)
-
-    result = asyncio.run(go())
+    token = Secret(env="WEIBO_TOKEN")
+    token._value = "2.00tok"  # what load_settings reads from the environment
+    result = run_crawl(handler, datetime(2030, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai")), horizon_days=10_000,
+                       open_api_url="https://api.weibo.com", access_token=token)
     assert [url.path for url in seen] == ["/2/users/show.json", "/2/statuses/user_timeline.json"]
     assert all(url.params["access_token"] == "2.00tok" and url.params["uid"] == UID for url in seen)
     assert [p.native_id for p in result.posts] == [str(s["idstr"] if "idstr" in s else s["id"])

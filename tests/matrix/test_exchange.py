@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from govmatrix.clock import SHANGHAI
 from govmatrix.crawlers import forum_parse as fp
-from govmatrix.crawlers.forum import thread_posts
+from govmatrix.crawlers.forum import ForumOptions, thread_posts
 from govmatrix.matrix.exchange import (
     DEFAULT_TITLE_PATTERN,
     ExchangeRules,
@@ -21,14 +20,24 @@ from govmatrix.matrix.exchange import (
     is_suggestion,
     session_window,
 )
-from govmatrix.models import REPLY, THREAD, Account, ExchangeSession, Post
+from govmatrix.models import REPLY, THREAD, ExchangeSession, Post
+from govmatrix.pipelines.clean import CleanPipeline
+from govmatrix.tz import SHANGHAI
 
 FORUM_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "forum"
 START = datetime(2016, 5, 20, 9, 30, tzinfo=SHANGHAI)
 DEPT = "健康菏泽"
 TITLE = "【在线交流】菏泽市卫生和计划生育委员会2016年5月20日网上在线交流"
 OPENER = "各位网友：\n大家好！今天09:30至10:30，菏泽市卫生和计划生育委员会在这里与广大网友进行网上在线交流。"
-RULES = ExchangeRules.for_account(Account("forum", DEPT, "健康菏泽(论坛)", options={"fid": 42}))
+
+
+def rules_of(native_id: str = DEPT, **options: object) -> ExchangeRules:
+    rules = ExchangeRules.of(native_id, ForumOptions.model_validate({"fid": 42} | options))
+    assert rules is not None
+    return rules
+
+
+RULES = rules_of()
 
 
 def floor(n: int, author: str, minutes: float, text: str = "请问怎么办理？", quote: int | None = None,
@@ -95,7 +104,7 @@ def test_suggestions_are_marked_or_match_a_keyword(text: str, keywords: tuple[st
 
 
 def test_suggestion_keywords_come_from_the_account() -> None:
-    rules = ExchangeRules.for_account(Account("forum", DEPT, "x", options={"suggestion_keywords": ["意见"]}))
+    rules = rules_of(suggestion_keywords=["意见"])
     posts = [floor(1, DEPT, 0, OPENER), floor(2, "网友甲", 5, "我的意见是延长窗口时间"), floor(3, "网友乙", 6, "建议延长")]
     built = build_session(posts, rules)
     assert built is not None
@@ -108,6 +117,15 @@ def test_suggestion_keywords_come_from_the_account() -> None:
     ("市人社局5月20日网上交流活动", True),
     ("【置顶】菏泽市卫生和计划生育委员会网上在线交流须知", False),
     ("关于中华路路灯的问题", False),
+    # the names a second city's departments give their sessions
+    ("【网上在线交流】市环保局在线交流", True),
+    ("菏泽市人社局局长在线：就业创业政策解答", True),
+    ("网络问政｜市住建局回应物业管理问题", True),
+    ("市交通局网上问政", True),
+    ("在线访谈：市教育局谈义务教育招生", True),
+    ("关于开展2016年6月网上在线交流活动的通知", False),
+    ("5月网上在线交流问题汇总", False),
+    ("网上在线交流预告", False),
 ])
 def test_the_default_title_pattern(title: str, is_session: bool) -> None:
     assert bool(re.search(DEFAULT_TITLE_PATTERN, title)) is is_session
@@ -120,8 +138,7 @@ def test_only_threads_opened_by_a_speaker_on_the_board_are_sessions() -> None:
     other_board.extra["fid"] = "43"
     assert build_session([other_board], RULES) is None
     assert build_session([floor(2, "网友甲", 5)], RULES) is None  # no first floor
-    rules = ExchangeRules.for_account(Account("forum", DEPT, "x", options={
-        "speakers": ["卫计委小编", DEPT], "title_pattern": "答疑"}))
+    rules = rules_of(speakers=["卫计委小编", DEPT], title_pattern="答疑")
     built = build_session([floor(1, "卫计委小编", 0, title="每周答疑"), floor(2, "网友甲", 5),
                            floor(3, DEPT, 6, "您好")], rules)
     assert built is not None and answers(built) == {"2": "3"}
@@ -155,8 +172,9 @@ def test_sessions_of_the_fixture_threads_equal_the_truth(stem: str) -> None:
     pages = [fp.parse_thread_page((FORUM_FIXTURES / n).read_bytes(), headers[n], now, account="t", tid="0",
                                   requested=i) for i, n in enumerate(names, start=1)]
     posts = thread_posts(pages, base_url="")
+    CleanPipeline().process_batch(posts)
     account = posts[0].author
-    built = build_session(posts, ExchangeRules.for_account(Account("forum", account, "x")))
+    built = build_session(posts, rules_of(account, fid=int(str(posts[0].extra["fid"]))))
     assert built is not None
     [expected] = [e for e in truth["exchanges"] if e["account"] == account]
     got = {"title": built.title, "start": built.start.isoformat(), "end": built.end.isoformat(), "questions": [

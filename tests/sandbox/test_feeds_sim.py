@@ -14,11 +14,11 @@ import feedparser
 import httpx
 import pytest
 
-from govmatrix.clock import SHANGHAI
-from govmatrix.crawlers.text import html_to_text
+from govmatrix.pipelines.clean import html_to_text
 from govmatrix.sandbox.app import SandboxConfig, SandboxServer
 from govmatrix.sandbox.city import DEPARTMENTS
 from govmatrix.sandbox.texts import press_release
+from govmatrix.tz import SHANGHAI
 
 START = datetime(2016, 4, 1, 10, 0, tzinfo=SHANGHAI)
 SITES = {str(a.options["feed"]): a.native_id for d in DEPARTMENTS for a in d.accounts if a.platform == "feeds"}

@@ -14,11 +14,11 @@ import httpx
 import pytest
 from parsel import Selector
 
-from govmatrix.clock import SHANGHAI
-from govmatrix.crawlers.text import html_to_text
+from govmatrix.pipelines.clean import html_to_text
 from govmatrix.sandbox.app import SandboxConfig, SandboxServer
 from govmatrix.sandbox.city import DEPARTMENTS
 from govmatrix.sandbox.wechat_tokens import TokenDesk
+from govmatrix.tz import SHANGHAI
 
 START = datetime(2016, 4, 1, 10, 0, tzinfo=SHANGHAI)
 OWNED = {a.native_id: str(a.options["appid"]) for d in DEPARTMENTS for a in d.accounts

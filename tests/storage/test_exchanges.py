@@ -11,12 +11,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
 
-from govmatrix.clock import SHANGHAI
 from govmatrix.models import ExchangeQuestion, ExchangeSession
 from govmatrix.storage import schema as t
 from govmatrix.storage.db import make_engine, migrate
 from govmatrix.storage.exchanges import ExchangeStore
 from govmatrix.storage.repo import AccountSpec, Repo, UpsertCounts
+from govmatrix.tz import SHANGHAI
 
 START = datetime(2016, 5, 17, 9, 30, tzinfo=SHANGHAI)
 NOW = datetime(2016, 5, 20, 12, 0, tzinfo=SHANGHAI)
@@ -27,7 +27,7 @@ def repo(db_url: str) -> Iterator[Repo]:
     engine = make_engine(db_url)
     migrate(engine)
     repo = Repo(engine)
-    repo.sync_accounts([
+    repo.accounts.sync([
         AccountSpec("菏泽市卫生和计划生育委员会", "市卫计委", "forum", "健康菏泽", "健康菏泽(论坛)", True, None, {"fid": 42}),
         AccountSpec("菏泽市公安局", "市公安局", "forum", "菏泽公安", "菏泽公安(论坛)", True, None, {"fid": 44}),
     ])
@@ -36,7 +36,7 @@ def repo(db_url: str) -> Iterator[Repo]:
 
 
 def account_id(repo: Repo, native_id: str) -> int:
-    [account] = repo.accounts(native_id=native_id)
+    [account] = repo.accounts.find(native_id=native_id)
     assert account.id is not None
     return account.id
 
@@ -55,20 +55,38 @@ def session(tid: str = "139136", start: datetime = START, *questions: ExchangeQu
                            url=f"https://bbs.example.cn/forum.php?mod=viewthread&tid={tid}", questions=list(questions))
 
 
+def upsert(store: ExchangeStore, account_id: int, sessions: list[ExchangeSession], now: datetime) -> UpsertCounts:
+    """Sessions derived from their threads, as after a crawl that touched those threads."""
+    return store.replace(account_id, sessions, now, threads=[s.native_id for s in sessions])
+
+
+def test_replace_deletes_what_is_no_longer_derived(repo: Repo) -> None:
+    store = repo.exchanges
+    aid = account_id(repo, "健康菏泽")
+    upsert(store, aid, [session("1", START, question("1", 5)), session("2", START + timedelta(days=30))], NOW)
+    # thread 2 no longer matches the rules; thread 1 was not touched by this crawl
+    assert store.replace(aid, [], NOW, threads=["2"]) == UpsertCounts(new=0, updated=1)
+    assert [r["native_id"] for r in store.sessions()] == ["1"]
+    assert store.replace(aid, [session("3", START)], NOW) == UpsertCounts(new=1, updated=1)  # the whole account
+    assert [r["native_id"] for r in store.sessions()] == ["3"]
+    with repo.engine.connect() as conn:  # the questions of deleted sessions went with them
+        assert conn.execute(select(func.count()).select_from(t.exchange_questions)).scalar_one() == 0
+
+
 def test_the_migrated_schema_matches_the_tables(repo: Repo) -> None:
     with repo.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), t.metadata) == []
 
 
 def test_upsert_is_idempotent_and_follows_the_thread(repo: Repo) -> None:
-    store = ExchangeStore(repo.engine)
+    store = repo.exchanges
     aid = account_id(repo, "健康菏泽")
     first = session("139136", START, question("1", 5), question("2", 10, answered_after=3))
-    assert store.upsert_sessions(aid, [first, first], NOW) == UpsertCounts(new=1, updated=0)
-    assert store.upsert_sessions(aid, [first], NOW + timedelta(hours=1)) == UpsertCounts(new=0, updated=0)
+    assert upsert(store, aid, [first, first], NOW) == UpsertCounts(new=1, updated=0)
+    assert upsert(store, aid, [first], NOW + timedelta(hours=1)) == UpsertCounts(new=0, updated=0)
     later = NOW + timedelta(days=1)
     grown = replace(first, questions=[question("1", 5, answered_after=60 * 25), question("3", 20)])
-    assert store.upsert_sessions(aid, [grown], later) == UpsertCounts(new=0, updated=1)
+    assert upsert(store, aid, [grown], later) == UpsertCounts(new=0, updated=1)
     [row] = store.sessions(account_id=aid)
     stored = store.questions(row["id"])
     assert [(q["native_id"], q["answer_native_id"], q["answer_delay"]) for q in stored] == [
@@ -81,31 +99,31 @@ def test_upsert_is_idempotent_and_follows_the_thread(repo: Repo) -> None:
 
 
 def test_a_changed_title_or_window_updates_the_session(repo: Repo) -> None:
-    store = ExchangeStore(repo.engine)
+    store = repo.exchanges
     aid = account_id(repo, "健康菏泽")
-    store.upsert_sessions(aid, [session("139136", START)], NOW)
+    upsert(store, aid, [session("139136", START)], NOW)
     moved = replace(session("139136", START), title="【在线交流】改期", end=START + timedelta(hours=2))
-    assert store.upsert_sessions(aid, [moved], NOW) == UpsertCounts(new=0, updated=1)
+    assert upsert(store, aid, [moved], NOW) == UpsertCounts(new=0, updated=1)
     [row] = store.sessions()
     assert (row["title"], row["end_at"], row["questions"]) == ("【在线交流】改期", (START + timedelta(hours=2)).astimezone(UTC), 0)
 
 
 def test_the_same_thread_of_two_accounts_is_two_sessions(repo: Repo) -> None:
-    store = ExchangeStore(repo.engine)
+    store = repo.exchanges
     for native_id in ("健康菏泽", "菏泽公安"):
-        store.upsert_sessions(account_id(repo, native_id), [session("5000", START, question("1", 5))], NOW)
+        upsert(store, account_id(repo, native_id), [session("5000", START, question("1", 5))], NOW)
     assert [r["account"] for r in store.sessions()] == ["健康菏泽", "菏泽公安"]
 
 
 def test_report_reads_count_answers_delays_and_suggestions(repo: Repo) -> None:
-    store = ExchangeStore(repo.engine)
+    store = repo.exchanges
     health, police = account_id(repo, "健康菏泽"), account_id(repo, "菏泽公安")
     may = session("139136", START, question("1", 5, answered_after=10), question("2", 10, answered_after=60 * 3),
                   question("3", 20, suggestion=True), question("4", 30, answered_after=2, suggestion=True))
     april = session("120000", START - timedelta(days=30),
                     question("9", 1, answered_after=4, start=START - timedelta(days=30)))
-    store.upsert_sessions(health, [may, april], NOW)
-    store.upsert_sessions(police, [session("138144", START - timedelta(days=3))], NOW)
+    upsert(store, health, [may, april], NOW)
+    upsert(store, police, [session("138144", START - timedelta(days=3))], NOW)
 
     rows = store.sessions(since=START - timedelta(days=7))
     assert [r["native_id"] for r in rows] == ["138144", "139136"]
@@ -127,7 +145,7 @@ def test_report_reads_count_answers_delays_and_suggestions(repo: Repo) -> None:
 
 
 def test_nothing_to_store_writes_nothing(repo: Repo) -> None:
-    store = ExchangeStore(repo.engine)
-    assert store.upsert_sessions(account_id(repo, "健康菏泽"), [], NOW) == UpsertCounts()
+    store = repo.exchanges
+    assert upsert(store, account_id(repo, "健康菏泽"), [], NOW) == UpsertCounts()
     assert store.sessions() == []
     assert store.account_summary() == []

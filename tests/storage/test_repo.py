@@ -42,7 +42,7 @@ def post(native_id: str, text: str = "菏泽国际牡丹文化旅游节开幕", 
 
 
 def account_id(repo: Repo, native_id: str = "2810374651") -> int:
-    [account] = repo.accounts(native_id=native_id)
+    [account] = repo.accounts.find(native_id=native_id)
     assert account.id is not None
     return account.id
 
@@ -56,31 +56,31 @@ def test_migrate_twice_changes_nothing(db_url: str) -> None:
 
 
 def test_sync_adds_updates_and_disables_without_deleting(repo: Repo) -> None:
-    first = repo.sync_accounts([spec("2810374651"), spec("3052218417", "菏泽食药监", "菏泽市食品药品监督管理局")])
+    first = repo.accounts.sync([spec("2810374651"), spec("3052218417", "菏泽食药监", "菏泽市食品药品监督管理局")])
     assert sorted(first.added) == ["weibo 2810374651", "weibo 3052218417"]
-    assert not repo.sync_accounts([spec("2810374651"), spec("3052218417", "菏泽食药监", "菏泽市食品药品监督管理局")]).changed
+    assert not repo.accounts.sync([spec("2810374651"), spec("3052218417", "菏泽食药监", "菏泽市食品药品监督管理局")]).changed
 
     aid = account_id(repo, "3052218417")
-    repo.upsert_posts(aid, [post("1")], NOW)
-    report = repo.sync_accounts([spec("2810374651", "菏泽发布 (新)", interval=900)])
+    repo.posts.upsert(aid, [post("1")], NOW)
+    report = repo.accounts.sync([spec("2810374651", "菏泽发布 (新)", interval=900)])
     assert report.updated == ["weibo 2810374651"]
     assert report.disabled == ["weibo 3052218417"]
-    [gone] = repo.accounts(native_id="3052218417")
+    [gone] = repo.accounts.find(native_id="3052218417")
     assert gone.enabled is False
-    assert repo.post_count() == 1  # history stays
-    [kept] = repo.accounts(native_id="2810374651")
+    assert repo.posts.count() == 1  # history stays
+    [kept] = repo.accounts.find(native_id="2810374651")
     assert (kept.name, kept.interval, kept.department) == ("菏泽发布 (新)", 900, "菏泽市人民政府新闻办公室")
 
 
 def test_upsert_is_idempotent_and_updates_counts(repo: Repo) -> None:
-    repo.sync_accounts([spec("2810374651")])
+    repo.accounts.sync([spec("2810374651")])
     aid = account_id(repo)
-    assert repo.upsert_posts(aid, [post("1"), post("2"), post("1")], NOW) == UpsertCounts(new=2, updated=0)
-    assert repo.upsert_posts(aid, [post("1"), post("2")], NOW) == UpsertCounts(new=0, updated=0)
+    assert repo.posts.upsert(aid, [post("1"), post("2"), post("1")], NOW) == UpsertCounts(new=2, updated=0)
+    assert repo.posts.upsert(aid, [post("1"), post("2")], NOW) == UpsertCounts(new=0, updated=0)
     later = NOW + timedelta(hours=1)
-    counts = repo.upsert_posts(aid, [post("1", likes=99, text="菏泽国际牡丹文化旅游节隆重开幕"), post("3")], later)
+    counts = repo.posts.upsert(aid, [post("1", likes=99, text="菏泽国际牡丹文化旅游节隆重开幕"), post("3")], later)
     assert counts == UpsertCounts(new=1, updated=1)
-    assert repo.post_count() == 3
+    assert repo.posts.count() == 3
     with repo.engine.connect() as conn:
         row = conn.execute(select(t.posts).where(t.posts.c.native_id == "1")).one()
     assert (row.likes, row.text) == (99, "菏泽国际牡丹文化旅游节隆重开幕")
@@ -90,91 +90,91 @@ def test_upsert_is_idempotent_and_updates_counts(repo: Repo) -> None:
 
 
 def test_upsert_keeps_review_state(repo: Repo) -> None:
-    repo.sync_accounts([spec("2810374651")])
+    repo.accounts.sync([spec("2810374651")])
     aid = account_id(repo)
-    repo.upsert_posts(aid, [post("1")], NOW)
+    repo.posts.upsert(aid, [post("1")], NOW)
     with repo.engine.begin() as conn:
         conn.execute(t.posts.update().values(review_state="approved"))
-    repo.upsert_posts(aid, [post("1", likes=5)], NOW)
+    repo.posts.upsert(aid, [post("1", likes=5)], NOW)
     with repo.engine.connect() as conn:
         assert conn.execute(select(t.posts.c.review_state)).scalar_one() == "approved"
 
 
 def test_time_round_trip(repo: Repo) -> None:
-    repo.sync_accounts([spec("2810374651")])
-    repo.upsert_posts(account_id(repo), [post("1")], NOW)
+    repo.accounts.sync([spec("2810374651")])
+    repo.posts.upsert(account_id(repo), [post("1")], NOW)
     with repo.engine.connect() as conn:
         stored = conn.execute(select(t.posts.c.published_at)).scalar_one()
     assert stored == datetime(2016, 7, 2, 6, 22, tzinfo=UTC)
     assert stored.utcoffset() == timedelta(0)
-    [row] = repo.feed()
+    [row] = repo.posts.feed()
     assert row["published_at"].astimezone(SHANGHAI).isoformat() == "2016-07-02T14:22:00+08:00"
 
 
 def test_naive_times_are_refused(repo: Repo) -> None:
-    repo.sync_accounts([spec("2810374651")])
+    repo.accounts.sync([spec("2810374651")])
     with pytest.raises(Exception, match="naive datetime"):
-        repo.upsert_posts(account_id(repo), [post("1", published_at=datetime(2016, 7, 2, 14, 22))], NOW)
+        repo.posts.upsert(account_id(repo), [post("1", published_at=datetime(2016, 7, 2, 14, 22))], NOW)
 
 
 def test_many_posts_in_batches_and_kinds(repo: Repo) -> None:
-    repo.sync_accounts([spec("2810374651")])
+    repo.accounts.sync([spec("2810374651")])
     posts = [post(str(i), kind=REPOST, parent_native_id="p", extra={"original": {"deleted": True}})
              for i in range(1234)]
-    assert repo.upsert_posts(account_id(repo), posts, NOW) == UpsertCounts(new=1234)
-    assert repo.known_native_ids("weibo", ["5", "1233", "99999"]) == {"5", "1233"}
+    assert repo.posts.upsert(account_id(repo), posts, NOW) == UpsertCounts(new=1234)
+    assert repo.posts.known_ids("weibo", ["5", "1233", "99999"]) == {"5", "1233"}
     with repo.engine.connect() as conn:
         assert conn.execute(select(func.count()).where(t.posts.c.kind == REPOST)).scalar_one() == 1234
 
 
 def test_snapshot_one_row_per_day_later_reading_wins(repo: Repo) -> None:
-    repo.sync_accounts([spec("2810374651")])
+    repo.accounts.sync([spec("2810374651")])
     aid = account_id(repo)
     morning = FollowerSnapshot(taken_at=datetime(2016, 7, 2, 8, 0, tzinfo=SHANGHAI), followers=281_000)
     evening = replace(morning, taken_at=datetime(2016, 7, 2, 22, 0, tzinfo=SHANGHAI), followers=281_500)
     next_day_early = replace(morning, taken_at=datetime(2016, 7, 3, 0, 30, tzinfo=SHANGHAI), followers=281_600)
-    repo.upsert_snapshots(aid, [evening], SHANGHAI)
-    repo.upsert_snapshots(aid, [morning, next_day_early], SHANGHAI)  # the older reading must not win
-    rows = repo.snapshots(aid)
+    repo.snapshots.upsert(aid, [evening], SHANGHAI)
+    repo.snapshots.upsert(aid, [morning, next_day_early], SHANGHAI)  # the older reading must not win
+    rows = repo.snapshots.of_account(aid)
     assert [(r["day"].isoformat(), r["followers"]) for r in rows] == [("2016-07-02", 281_500), ("2016-07-03", 281_600)]
 
 
 def test_due_accounts_and_crawl_outcomes(repo: Repo) -> None:
-    repo.sync_accounts([spec("1"), spec("2"), spec("3", enabled=False)])
-    assert [a.native_id for a in repo.due_accounts(NOW)] == ["1", "2"]
+    repo.accounts.sync([spec("1"), spec("2"), spec("3", enabled=False)])
+    assert [a.native_id for a in repo.accounts.due(NOW)] == ["1", "2"]
     one, two = account_id(repo, "1"), account_id(repo, "2")
-    repo.record_success(one, started=NOW, finished=NOW, counts=UpsertCounts(3, 1), requests=4,
+    repo.runs.record_success(one, started=NOW, finished=NOW, counts=UpsertCounts(3, 1), requests=4,
                         next_check_at=NOW + timedelta(hours=1), cursor={"newest": "9"})
-    repo.record_failure(two, started=NOW, finished=NOW, error="weibo 2: rate limited (HTTP 418)", requests=1,
+    repo.runs.record_failure(two, started=NOW, finished=NOW, error="weibo 2: rate limited (HTTP 418)", requests=1,
                         next_check_at=NOW + timedelta(minutes=10))
-    repo.record_failure(two, started=NOW, finished=NOW, error="weibo 2: rate limited (HTTP 418)", requests=1,
+    repo.runs.record_failure(two, started=NOW, finished=NOW, error="weibo 2: rate limited (HTTP 418)", requests=1,
                         next_check_at=NOW + timedelta(minutes=20))
-    assert repo.due_accounts(NOW) == []
-    assert [a.native_id for a in repo.due_accounts(NOW + timedelta(minutes=30))] == ["2"]
-    assert [a.native_id for a in repo.due_accounts(NOW + timedelta(hours=2))] == ["2", "1"]  # most overdue first
-    [a1] = repo.accounts(native_id="1")
-    [a2] = repo.accounts(native_id="2")
+    assert repo.accounts.due(NOW) == []
+    assert [a.native_id for a in repo.accounts.due(NOW + timedelta(minutes=30))] == ["2"]
+    assert [a.native_id for a in repo.accounts.due(NOW + timedelta(hours=2))] == ["2", "1"]  # most overdue first
+    [a1] = repo.accounts.find(native_id="1")
+    [a2] = repo.accounts.find(native_id="2")
     assert (a1.cursor, a1.error_count, a1.last_success_at) == ({"newest": "9"}, 0, NOW.astimezone(UTC))
     assert (a2.error_count, a2.last_error) == (2, "weibo 2: rate limited (HTTP 418)")
-    runs = repo.last_runs()
+    runs = repo.runs.last()
     assert runs[one]["status"] == "ok" and runs[one]["new_posts"] == 3
     assert runs[two]["status"] == "error"
 
 
 def test_failing_since_is_the_start_of_the_current_failures(repo: Repo) -> None:
-    repo.sync_accounts([spec("1"), spec("2")])
+    repo.accounts.sync([spec("1"), spec("2")])
     one, two = account_id(repo, "1"), account_id(repo, "2")
     day = timedelta(days=1)
 
     def fail(aid: int, at: datetime) -> None:
-        repo.record_failure(aid, started=at, finished=at, error="x", requests=1, next_check_at=at)
+        repo.runs.record_failure(aid, started=at, finished=at, error="x", requests=1, next_check_at=at)
 
     fail(one, NOW - 5 * day)
-    repo.record_success(one, started=NOW - 4 * day, finished=NOW - 4 * day, counts=UpsertCounts(), requests=1,
+    repo.runs.record_success(one, started=NOW - 4 * day, finished=NOW - 4 * day, counts=UpsertCounts(), requests=1,
                         next_check_at=NOW, cursor=None)
     fail(one, NOW - 3 * day)
     fail(one, NOW - 2 * day)
     fail(two, NOW - day)
-    repo.record_success(two, started=NOW, finished=NOW, counts=UpsertCounts(), requests=1, next_check_at=NOW,
+    repo.runs.record_success(two, started=NOW, finished=NOW, counts=UpsertCounts(), requests=1, next_check_at=NOW,
                         cursor=None)
-    assert repo.failing_since() == {one: (NOW - 3 * day).astimezone(UTC)}
+    assert repo.runs.failing_since() == {one: (NOW - 3 * day).astimezone(UTC)}

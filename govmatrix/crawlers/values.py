@@ -1,29 +1,13 @@
-"""Platform-neutral text helpers: HTML to plain text, HTML sanitising, display counts and times.
-
-The plain-text rules are shared with the sandbox's truth, so both sides read a post the same way:
-``<br>`` is a line break, an image (an emoji) is its ``alt`` text, a link is its text, entities are
-unescaped, every other tag is dropped, each line is stripped and blank lines at both ends go.
-"""
+"""Platform-neutral readings of what Chinese sites display: counts ("28.1万", "100万+") and times
+("昨天 08:15", "3分钟前", "07-02"). Pure: ``now`` is a parameter."""
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
-from html.parser import HTMLParser
 
-import nh3
-
-from govmatrix.clock import SHANGHAI
-
-# Tags whose content is never readable text.
-_HIDDEN_TAGS = frozenset({"script", "style", "template"})
-
-_SAFE_TAGS = frozenset(
-    {"a", "br", "p", "img", "span", "strong", "em", "b", "i", "u", "s", "blockquote",
-     "ul", "ol", "li", "pre", "code", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "sub", "sup"}
-)
-_SAFE_ATTRIBUTES = {"a": {"href", "title"}, "img": {"alt", "src"}}
+from govmatrix.tz import SHANGHAI
 
 _UNITS = {"万": Decimal(10_000), "亿": Decimal(100_000_000)}
 
@@ -32,56 +16,6 @@ _AGO_UNITS = {"秒": "seconds", "分钟": "minutes", "小时": "hours", "天": "
 _DAY_WORD = re.compile(r"(今天|昨天)\s*(\d{1,2}):(\d{2})")
 _MONTH_DAY = re.compile(r"(\d{1,2})-(\d{1,2})(?:\s+(\d{1,2}):(\d{2}))?")
 _FULL_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
-
-
-class _TextCollector(HTMLParser):
-    """Collects the readable text of an HTML fragment according to the module's rules."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._hidden_depth = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _HIDDEN_TAGS:
-            self._hidden_depth += 1
-        elif self._hidden_depth:
-            return
-        elif tag == "br":
-            self.parts.append("\n")
-        elif tag == "img":
-            self.parts.append(dict(attrs).get("alt") or "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _HIDDEN_TAGS and self._hidden_depth:
-            self._hidden_depth -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden_depth:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Turn an HTML fragment (or plain text) into readable plain text."""
-    collector = _TextCollector()
-    collector.feed(html)
-    collector.close()
-    lines = [line.strip() for line in "".join(collector.parts).splitlines()]
-    while lines and not lines[0]:
-        lines.pop(0)
-    while lines and not lines[-1]:
-        lines.pop()
-    return "\n".join(lines)
-
-
-def sanitize_html(html: str) -> str:
-    """Keep a safe subset of HTML (text formatting, links, images with alt/src); drop the rest."""
-    return nh3.clean(
-        html,
-        tags=set(_SAFE_TAGS),
-        attributes={tag: set(names) for tag, names in _SAFE_ATTRIBUTES.items()},
-        clean_content_tags=set(_HIDDEN_TAGS),
-    )
 
 
 def parse_count(value: int | str | None) -> tuple[int | None, bool]:

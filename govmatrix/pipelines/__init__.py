@@ -1,0 +1,1 @@
+"""Per-post steps between the crawlers and the store (clean, ...), ordered in settings; see ``base``."""
