@@ -21,7 +21,7 @@ class InitReport:
 
 def open_repo(settings: Settings, *, initialised: bool = True) -> Repo:
     """The store named by the settings; StoreError unless it is initialised (when asked)."""
-    return Repo.open(settings.storage.url, initialised=initialised)
+    return Repo.open(settings.storage.url, initialised=initialised, busy_timeout=settings.storage.busy_timeout)
 
 
 def account_specs(settings: Settings) -> list[AccountSpec]:
@@ -52,7 +52,7 @@ def initialize(settings: Settings, now: datetime) -> tuple[Repo, InitReport]:
 
     Accounts that left the settings are disabled, never deleted: their history stays.
     """
-    repo = Repo(make_engine(settings.storage.url))
+    repo = Repo(make_engine(settings.storage.url, busy_timeout=settings.storage.busy_timeout))
     migrated = migrate(repo.engine)
     report, rederived = sync(settings, repo, now)
     return repo, InitReport(migrated, report, rederived)

@@ -37,9 +37,9 @@ def _repo(settings: Settings, *, write: bool = False) -> object:
     from govmatrix.storage.db import check_writable
 
     try:
-        repo = open_repo(settings)
         if write:
             check_writable(settings.storage.url)
+        repo = open_repo(settings)
     except StoreError as exc:  # a start-up problem: the operator fixes it
         raise ConfigError(str(exc)) from None
     return repo

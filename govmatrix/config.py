@@ -55,6 +55,7 @@ class Secret(_Strict):
 
 class StorageSettings(_Strict):
     url: str = "sqlite:///govmatrix.db"
+    busy_timeout: Annotated[float, Field(gt=0)] = 30.0  # seconds SQLite waits for another writer
 
 
 class SchedulerSettings(_Strict):

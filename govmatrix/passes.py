@@ -24,7 +24,7 @@ from govmatrix.pipelines import base as pipelines
 from govmatrix.progress import Reporter
 from govmatrix.refresh import RefreshOutcome, refresh_many
 from govmatrix.render import clip
-from govmatrix.scheduler import MatrixScheduler, SchedulerLocked, owner_name, sqlite_lock
+from govmatrix.scheduler import MatrixScheduler, SchedulerLocked, owner_name, release_dead_leases, sqlite_lock
 from govmatrix.storage.repo import Repo
 
 
@@ -83,6 +83,8 @@ def crawl_command(repo: Repo, settings: Settings, clock: Clock, *, platform: str
     owner = owner_name("crawl@")
     try:
         now = clock.now()
+        release_dead_leases(repo)  # of a crawl or a scheduler on this host that died holding some
+        repo.accounts.release_leases(owner)  # ours from an earlier pass that could not release them
         sync(settings, repo, now)
         accounts, busy = _choose(repo, settings, now, owner, platform=platform, account=account, everything=everything)
         if busy:

@@ -1,7 +1,9 @@
 """Bytes -> text for pages and feeds whose charset is missing, wrong or damaged. Pure.
 
-The order, first that works: the declared charset (header, XML declaration or ``<meta>``),
-strictly; UTF-8, strictly; UTF-8 with a few damaged bytes (a real UTF-8 document has many valid
+The order, first that works: UTF-8, strictly, when the bytes hold non-ASCII text (a page that
+decodes as UTF-8 with many multi-byte sequences is UTF-8 whatever it declares: GBK text does not
+form valid UTF-8 by chance, but UTF-8 text read as GB18030 "decodes" into mojibake); the declared
+charset (header, XML declaration or ``<meta>``), strictly; UTF-8 with a few damaged bytes (a real UTF-8 document has many valid
 multi-byte sequences and at most a handful of bad ones: those bytes are replaced, the text is
 ``lossy``); GB18030, strictly (the superset of GBK and GB2312, which Chinese sites declare);
 charset-normalizer's best guess among the charsets Chinese sites use; finally the declared
@@ -72,10 +74,11 @@ def _damaged_utf8(body: bytes) -> str | None:
 def decode(body: bytes, content_type: str | None = None) -> Decoded:
     """Decode a page or feed by the order in the module docstring."""
     declared = _codec(declared_charset(body, content_type))
-    for codec in dict.fromkeys(c for c in (declared, "utf-8") if c):
-        text = _strict(body, codec)
-        if text is not None:
-            return Decoded(text, codec)
+    utf8 = _strict(body, "utf-8")
+    if utf8 is not None and (declared in (None, "utf-8") or not utf8.isascii()):
+        return Decoded(utf8, "utf-8")
+    if (text := _strict(body, declared)) is not None:
+        return Decoded(text, declared or "utf-8")
     if (text := _damaged_utf8(body)) is not None:
         return Decoded(text, "utf-8", lossy=True)
     if (text := _strict(body, "gb18030")) is not None:

@@ -153,7 +153,9 @@ def _enclosures(entry: Any) -> list[dict[str, Any]]:
 
 def _xml_entry(entry: Any) -> FeedEntry:
     title, link, content = _xml_title(entry), str(entry.get("link") or ""), _xml_content(entry)
-    published = entry.get("published_parsed") or entry.get("updated_parsed") or entry.get("created_parsed")
+    # dict.get: feedparser's own get maps a missing updated_parsed to published_parsed, with a warning
+    published = (dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
+                 or dict.get(entry, "created_parsed"))
     return FeedEntry(
         key=_key(str(entry.get("id") or ""), link, title, content), title=title, link=link, content=content,
         author=str(entry.get("author") or ""), published_at=_struct_time(published), media=_enclosures(entry),

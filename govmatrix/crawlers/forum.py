@@ -73,13 +73,15 @@ def _page_ranges(pages: Iterable[int]) -> list[list[int]]:
     return ranges
 
 
-def plan_thread_pages(total: int, state: dict[str, Any] | None, cap: int) -> tuple[list[int], dict[str, Any]]:
+def plan_thread_pages(total: int, state: dict[str, Any] | None, cap: int, *,
+                      grew: bool = True) -> tuple[list[int], dict[str, Any]]:
     """Which pages after page 1 to read this crawl (newest first, at most ``cap - 1``), and the
-    thread's new state: the last page count seen and the page ranges still unread."""
+    thread's new state: the last page count seen and the page ranges still unread. New pages are
+    unread, and so is the last known one when the thread ``grew`` (its new replies are there)."""
     state = state or {}
     known = int(state.get("pages") or 0)
     unread = {p for a, b in state.get("unread") or [] for p in range(a, b + 1)}
-    unread |= set(range(max(known, 2), total + 1))  # new pages, and the last known one (it may have grown)
+    unread |= set(range(max(known if grew else known + 1, 2), total + 1))
     unread = {p for p in unread if 2 <= p <= total}
     chosen = sorted(unread, reverse=True)[:cap - 1]
     return chosen, {"pages": total, "unread": _page_ranges(unread - set(chosen))}

@@ -240,9 +240,9 @@ class ForumSpider(scrapy.Spider):
         return scrapy.Request(self.plan.list_url(page), callback=self.parse_list, errback=self.failed,
                               cb_kwargs={"page": page})
 
-    def _thread_request(self, tid: str, page: int) -> scrapy.Request:
+    def _thread_request(self, tid: str, page: int, grew: bool = True) -> scrapy.Request:
         return scrapy.Request(self.plan.thread_url(tid, page), callback=self.parse_thread, errback=self.failed,
-                              cb_kwargs={"tid": tid, "page": page})
+                              cb_kwargs={"tid": tid, "page": page, "grew": grew})
 
     def parse_list(self, response: Response, page: int) -> Iterator[Any]:
         """A list page: the threads to fetch, and the next page unless the walk ends here."""
@@ -263,11 +263,11 @@ class ForumSpider(scrapy.Spider):
             state = self.plan.threads.get(thread.tid, {})
             grew = thread.replies is None or thread.replies > int(state.get("replies", -1))
             if grew or state.get("unread"):
-                yield self._thread_request(thread.tid, 1)
+                yield self._thread_request(thread.tid, 1, grew)
         if not stop and listing.threads and page < min(listing.pages, MAX_LIST_PAGES):
             yield self._list_request(page + 1)
 
-    def parse_thread(self, response: Response, tid: str, page: int) -> Iterator[Any]:
+    def parse_thread(self, response: Response, tid: str, page: int, grew: bool) -> Iterator[Any]:
         """A thread page: the page as an item; from page 1, the requests for the pages picked."""
         try:
             parsed = fp.parse_thread_page(response.body, _content_type(response), self.plan.now,
@@ -279,7 +279,8 @@ class ForumSpider(scrapy.Spider):
             self._fail(exc)
         yield parsed
         if page == 1:
-            pages, state = plan_thread_pages(parsed.pages, self.plan.threads.get(tid), self.plan.max_thread_pages)
+            pages, state = plan_thread_pages(parsed.pages, self.plan.threads.get(tid), self.plan.max_thread_pages,
+                                             grew=grew)
             yield ThreadState(tid, state)
             if state["unread"]:
                 self.warnings.append(f"thread {tid}: {parsed.pages} pages, the rest read on the next crawls")

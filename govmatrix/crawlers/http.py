@@ -186,7 +186,7 @@ def classify(exc: BaseException) -> tuple[str, str]:
     for item in reversed(chain):
         kind = _kind_of(item)
         if kind:
-            return kind, type(item).__name__
+            return kind, ""
     return "network", f"{type(exc).__name__}: {exc}"
 
 

@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from govmatrix.sandbox.simkit import plain_text, traditional
+from govmatrix.sandbox.simkit import traditional
 from govmatrix.sandbox.texts import everyday_text
 from govmatrix.sandbox.world import World, WorldAccount
 
@@ -53,6 +53,7 @@ class Entry:
     published: datetime
     author: str
     clean_text: str  # the text before the site's converter or encoding mangled it
+    text: str  # the paragraphs as written (as served, quirks included), one a line: never read back from HTML
 
     @property
     def guid(self) -> str | None:
@@ -67,11 +68,6 @@ class Entry:
         """The article page, relative to the sandbox root."""
         p = self.published
         return f"/sites/{self.site.stem}/art/{p.year}/{p.month}/{p.day}/art_{self.site.column}_{self.aid}.html"
-
-    @property
-    def text(self) -> str:
-        return plain_text(self.content)
-
 
 class FeedsWorld:
     """Sites and their lazily generated entries."""
@@ -135,9 +131,10 @@ class FeedsWorld:
         elif site.quirk == "mojibake" and r.random() < 0.4:
             target = r.randrange(len(sentences))
             sentences = [_mojibake(s, r) if i == target else s for i, s in enumerate(sentences)]
-        content = "\n".join(f"<p>{html.escape(s, quote=False)}</p>" for s in sentences)
-        return Entry(site, AID_BASE + day * AID_SLOTS + n, title, content, "".join(sentences[:1]), published,
-                     site.account.name, "\n".join(clean[1]))
+        sizes = _paragraph_sizes(len(sentences), r)
+        paragraphs = _grouped(sentences, sizes)
+        return Entry(site, AID_BASE + day * AID_SLOTS + n, title, markup(paragraphs, site.column), "".join(sentences[:1]),
+                     published, site.account.name, "\n".join(_grouped(clean[1], sizes)), "\n".join(paragraphs))
 
     def _text(self, site: Site, day: int, n: int, r: random.Random) -> tuple[str, list[str]]:
         if n == 0 and (site.press_office or r.random() < 0.3):
@@ -160,6 +157,41 @@ def _sentences(text: str) -> list[str]:
             out.append(current)
             current = ""
     return out + ([current] if current else [])
+
+
+def _paragraph_sizes(count: int, r: random.Random) -> list[int]:
+    """How many sentences each paragraph holds: one to three."""
+    sizes: list[int] = []
+    while sum(sizes) < count:
+        sizes.append(min(r.randint(1, 3), count - sum(sizes)))
+    return sizes
+
+
+def _grouped(sentences: list[str], sizes: list[int]) -> list[str]:
+    out, start = [], 0
+    for size in sizes:
+        out.append("".join(sentences[start:start + size]))
+        start += size
+    return out
+
+
+def markup(paragraphs: list[str], variant: int) -> str:
+    """Paragraphs as a site's editor saves them; each site its own way, as real CMSs differ.
+
+    Nothing but the block structure separates the paragraphs (no newlines between tags), so only a
+    reader that breaks lines at block elements gets the paragraphs back.
+    """
+    esc = [html.escape(p, quote=False) for p in paragraphs]
+    style = variant % 4
+    if style == 0:
+        return "".join(f"<p>{p}</p>" for p in esc)
+    if style == 1:  # TRS WCM, common on Chinese government sites
+        return '<div class="TRS_Editor"><div class="Custom_UnionStyle">' + "".join(f"<div>{p}</div>" for p in esc) \
+            + "</div></div>"
+    if style == 2:
+        inner = "".join(f'<section><p style="text-indent:2em">{p}</p></section>' for p in esc[1:])
+        return f"<section><section><p>{esc[0]}</p></section>{inner}</section>"
+    return "<p>" + "<br />\r\n".join(esc) + "</p>"
 
 
 def _with_pinyin(text: str) -> str:

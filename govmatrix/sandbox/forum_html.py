@@ -146,14 +146,16 @@ def post_html(thread: Thread, post: ForumPost, now: datetime, page: int) -> str:
     floor = FLOOR_NAMES.get(post.floor, f"<em>{post.floor}</em>#")
     link = (f"forum.php?mod=viewthread&amp;tid={tid}" if post.floor == 1
             else f"forum.php?mod=redirect&amp;goto=findpost&amp;ptid={tid}&amp;pid={pid}")
+    author = (f'<div class="pi">\n<div class="authi"><a href="home.php?mod=space&amp;uid={uid}" target="_blank" '
+              f'class="xw1">{e(post.author)}</a>\n</div>\n</div>\n'
+              f'<div><div class="avatar"><a href="home.php?mod=space&amp;uid={uid}" class="avtm" target="_blank">'
+              f'<img src="uc_server/avatar.php?uid={uid}&amp;size=middle" /></a></div></div>\n')
+    if thread.board.template == "x34":  # X3.4 wraps the author block; X2 puts it straight in td.pls
+        author = f'<div id="favatar{pid}" class="pls cl favatar">\n{author}</div>\n'
     return (
         f'<div id="post_{pid}" >\n'
         f'<table id="pid{pid}" class="plhin" summary="pid{pid}" cellspacing="0" cellpadding="0">\n<tr>\n'
-        f'<td class="pls" rowspan="2">\n<div id="favatar{pid}" class="pls favatar">\n<div class="pi">\n'
-        f'<div class="authi"><a href="home.php?mod=space&amp;uid={uid}" target="_blank" class="xw1">{e(post.author)}</a>'
-        "\n</div>\n</div>\n"
-        f'<div><div class="avatar"><a href="home.php?mod=space&amp;uid={uid}" class="avtm" target="_blank">'
-        f'<img src="uc_server/avatar.php?uid={uid}&amp;size=middle" /></a></div></div>\n</div>\n</td>\n'
+        f'<td class="pls" rowspan="2">\n{author}</td>\n'
         f'<td class="plc">\n<div class="pi">\n<strong>\n<a href="{link}" id="postnum{pid}" '
         f"onclick=\"setCopy(this.href, '帖子地址复制成功');return false;\">\n{floor}</a>\n</strong>\n"
         '<div class="pti">\n<div class="pdbt">\n</div>\n<div class="authi">\n'

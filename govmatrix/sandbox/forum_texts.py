@@ -101,8 +101,20 @@ def closing() -> str:
     return "本期网上在线交流到此结束，感谢广大网友的参与和支持！未及时回复的问题我们将在会后逐一答复。"
 
 
-def session_title(dept: str, year: int, month: int, day: int) -> str:
-    return f"【在线交流】{dept}{year}年{month}月{day}日网上在线交流"
+# How departments title their sessions: each board keeps one style (a second city's boards used the
+# undated "【网上在线交流】...在线交流" form, which the first reading of Discuz titles missed).
+SESSION_TITLES = (
+    "【在线交流】{dept}{year}年{month}月{day}日网上在线交流",
+    "【网上在线交流】{dept}在线交流",
+    "{dept}局长在线：{month}月{day}日与网友交流",
+    "网络问政｜{dept}{month}月网上问政",
+    "{dept}在线访谈（{year}年{month}月{day}日）",
+)
+
+
+def session_title(dept: str, year: int, month: int, day: int, style: int = 0) -> str:
+    template = SESSION_TITLES[style % len(SESSION_TITLES)]
+    return template.format(dept=dept, year=year, month=month, day=day)
 
 
 def rules(dept: str) -> tuple[str, str]:

@@ -47,6 +47,11 @@ class Board:
     charset: str
     declare: str
 
+    @property
+    def template(self) -> str:
+        """The board's post template: X3.4 (the author in ``div#favatarPID``) or X2 (no wrapper)."""
+        return "x2" if self.fid % 2 else "x34"
+
 
 @dataclass(frozen=True)
 class ForumPost:
@@ -263,7 +268,7 @@ class ForumWorld:
         on_time = sorted((d for d in drafts if d.at < end), key=lambda d: d.at)
         if on_time[-1].role in ("opener", "answer"):
             drafts.append(_Draft(end, user, board.uid, words.closing(), "closing"))
-        subject = words.session_title(dept, local.year, local.month, local.day)
+        subject = words.session_title(dept, local.year, local.month, local.day, style=board.index)
         return self._finish(tid, board, subject, drafts, views_per_post, window=(start, end))
 
     def _finish(self, tid: int, board: Board, subject: str, drafts: list[_Draft], views_per_post: float,

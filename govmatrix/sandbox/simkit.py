@@ -1,7 +1,7 @@
 """Small helpers shared by the simulated WeChat, forum and department-site feeds.
 
-Plain text by the truth's rules, stable random identifiers, HTTP and RSS dates, retry-safe
-platform faults and the simplified-to-traditional converter. Pure functions, except the
+Stable random identifiers, HTTP and RSS dates, retry-safe platform faults and the
+simplified-to-traditional converter. Pure functions, except the
 fault ledger, which counts attempts per request key.
 """
 
@@ -14,67 +14,11 @@ from collections import Counter
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import lru_cache
-from html.parser import HTMLParser
 
 from starlette.requests import Request
 
 from govmatrix.sandbox.state import SHANGHAI
 from govmatrix.sandbox.texts import rng
-
-
-class _TextCollector(HTMLParser):
-    """Collects text by the contract's rules; optionally skips Discuz quote blocks."""
-
-    def __init__(self, skip_quotes: bool) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip_quotes = skip_quotes
-        self.quote_depth = 0  # > 0 while inside <div class="quote">
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.quote_depth:
-            if tag == "div":
-                self.quote_depth += 1
-            return
-        if tag == "div" and self.skip_quotes and ("class", "quote") in attrs:
-            self.quote_depth = 1
-        elif tag == "br":
-            self.parts.append("\n")
-        elif tag == "img":
-            alt = dict(attrs).get("alt")
-            if alt:
-                self.parts.append(alt)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if self.quote_depth and tag == "div":
-            self.quote_depth -= 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if self.quote_depth and tag == "div":
-            self.quote_depth -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self.quote_depth:
-            self.parts.append(data)
-
-
-def plain_text(html: str, *, skip_quotes: bool = False) -> str:
-    """The text a correct crawler extracts from ``html`` (the sandbox contract's rules).
-
-    ``<br>`` becomes a newline, an ``<img alt>`` its alt text, other tags are dropped, entities
-    unescaped, each line stripped, leading and trailing blank lines removed. With
-    ``skip_quotes`` a Discuz ``<div class="quote">`` block is left out (a forum post's new text).
-    """
-    collector = _TextCollector(skip_quotes)
-    collector.feed(html)
-    collector.close()
-    lines = [line.strip() for line in "".join(collector.parts).split("\n")]
-    while lines and not lines[0]:
-        lines.pop(0)
-    while lines and not lines[-1]:
-        lines.pop()
-    return "\n".join(lines)
 
 
 def stable_token(seed: int, *key: object, length: int = 43) -> str:

@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from govmatrix.sandbox.simkit import plain_text, stable_hex, stable_token, traditional
+from govmatrix.sandbox.simkit import stable_hex, stable_token, traditional
 from govmatrix.sandbox.texts import everyday_text
 from govmatrix.sandbox.world import World, WorldAccount
 
@@ -43,10 +43,7 @@ class NewsItem:
     thumb_media_id: str
     thumb_url: str
     deleted: bool
-
-    @property
-    def text(self) -> str:
-        return plain_text(self.content)
+    text: str  # the paragraphs as written, one a line: the truth, never read back from the HTML
 
 
 @dataclass(frozen=True)
@@ -157,19 +154,19 @@ class WechatWorld:
 
     def _make_item(self, account: WorldAccount, day: int, n: int, idx: int) -> NewsItem:
         r = self.world.rng("wx-item", account.native_id, day, n, idx)
-        title, paragraphs = self._article_text(account, day, n, idx)
+        title, sentences = self._article_text(account, day, n, idx)
         key = (account.native_id, day, n, idx)
-        content = _content_html(paragraphs, stable_token(self.seed, "wx-img", *key, length=54),
-                                account.department_short)
+        paragraphs = _paragraphs(sentences) + [f"来源：{account.department_short}"]
+        content = _content_html(paragraphs, stable_token(self.seed, "wx-img", *key, length=54))
         return NewsItem(
             short_id=self._encode(account.index, day, n, idx),
             idx=idx, sn=stable_hex(self.seed, "wx-sn", *key),
             title=title, author=r.choice((account.department_short, "", account.name)),
-            digest="".join(paragraphs)[:54], content=content,
+            digest="".join(sentences)[:54], content=content,
             thumb_media_id=stable_token(self.seed, "wx-thumb", *key),
             thumb_url=f"http://mmbiz.qpic.cn/mmbiz_jpg/{stable_token(self.seed, 'wx-cover', *key, length=54)}/0"
                       "?wx_fmt=jpeg",
-            deleted=r.random() < 0.03)
+            deleted=r.random() < 0.03, text="\n".join(paragraphs))
 
     def _article_text(self, account: WorldAccount, day: int, n: int, idx: int) -> tuple[str, list[str]]:
         """Title and paragraphs: the day's press release (with the account's edits) or own news."""
@@ -256,14 +253,22 @@ def _title_from(body: str) -> str:
     return clause[:24]
 
 
-def _content_html(paragraphs: list[str], image: str, source: str) -> str:
-    """The article body as the editor saves it: sections, lazy ``data-src`` images."""
-    img = (f'<p style="text-align: center;"><img class="rich_pages wxw-img" data-ratio="0.6667" '
+def _paragraphs(sentences: list[str]) -> list[str]:
+    """Two sentences a paragraph."""
+    return ["".join(sentences[i:i + 2]) for i in range(0, len(sentences), 2)]
+
+
+def _content_html(paragraphs: list[str], image: str) -> str:
+    """The article body as the WeChat editor saves it: nested sections on one line, lazy ``data-src``
+    images, the source line on the right. Only the block structure separates the paragraphs."""
+    img = (f'<section style="text-align: center;"><img class="rich_pages wxw-img" data-ratio="0.6667" '
            f'data-src="https://mmbiz.qpic.cn/mmbiz_jpg/{image}/640?wx_fmt=jpeg" data-type="jpeg" '
-           f'data-w="1080" /></p>')
-    lines = ['<section style="line-height: 1.75em;">']
-    for i, para in enumerate(paragraphs):
-        lines.append(f'<p style="text-indent: 2em;">{html.escape(para, quote=False)}</p>' + (img if i == 0 else ""))
-    lines.append(f'<p style="text-align: right;"><span style="color: #888888;">来源：{html.escape(source)}</span></p>')
-    lines.append("</section>")
-    return "\n".join(lines)
+           f'data-w="1080" /></section>')
+    body, source = paragraphs[:-1], paragraphs[-1]
+    parts = ['<section style="line-height: 1.75em;"><section data-role="paragraph">']
+    for i, para in enumerate(body):
+        parts.append(f'<p style="text-indent: 2em;"><span style="font-size: 15px;">{html.escape(para, quote=False)}'
+                     "</span></p>" + (img if i == 0 else ""))
+    parts.append(f'</section><p style="text-align: right;"><span style="color: #888888;">{html.escape(source)}'
+                 "</span></p></section>")
+    return "".join(parts)

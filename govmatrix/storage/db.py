@@ -51,7 +51,7 @@ def redacted(url: str) -> str:
         return "<malformed database URL>"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT, **kwargs: Any) -> Engine:
     """An engine for ``url``; a malformed or unsupported URL is a StoreError naming it."""
     try:
         parsed = make_url(url)
@@ -59,8 +59,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             raise StoreError(f"storage.url: unsupported database {parsed.get_backend_name()!r} "
                              "(use sqlite:///FILE or postgresql+psycopg://...)")
         if parsed.get_backend_name() == "sqlite":
-            engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT}, **kwargs)
-            event.listen(engine, "connect", _sqlite_pragmas)
+            engine = create_engine(parsed, connect_args={"timeout": busy_timeout}, **kwargs)
+            event.listen(engine, "connect", lambda conn, _: _sqlite_pragmas(conn, busy_timeout))
         else:
             engine = create_engine(parsed, pool_pre_ping=True, **kwargs)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
@@ -70,12 +70,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, busy_timeout: float) -> None:
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
     cur.close()
 
 
@@ -91,7 +91,16 @@ def _translate(context: ExceptionContext, where: str, dialect: str) -> None:
         return
     for words, message in table:
         if words in text:
+            if words == "unable to open database file" and _read_only_place(where):
+                message = "{where} is on a read-only disk or folder (SQLite writes its journal beside it)"
             raise StoreError(message.format(where=where, detail=str(original).strip().splitlines()[0])) from None
+
+
+def _read_only_place(where: str) -> bool:
+    import os
+
+    path = Path(where)
+    return path.is_file() and not os.access(path.parent, os.W_OK)
 
 
 def _alembic_config(engine: Engine) -> Config:
@@ -130,7 +139,7 @@ def check_writable(url: str) -> None:
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return
     path = Path(parsed.database)
-    if not os.access(path, os.W_OK) or not os.access(path.parent.resolve(), os.W_OK):
+    if path.is_file() and not (os.access(path, os.W_OK) and os.access(path.parent.resolve(), os.W_OK)):
         raise StoreError(f"{path} is read-only (the file or its folder); govmatrix must write it")
 
 

@@ -222,7 +222,7 @@ class PostStore(Store):
         p, a, d = t.posts.c, t.accounts.c, t.departments.c
         query = select(
             p.id, p.platform, p.native_id, p.url, p.title, p.text, p.published_at, p.reposts, p.comments, p.likes,
-            p.reads, p.kind, p.review_state, p.flags, a.name.label("account"), d.name.label("department"),
+            p.reads, p.kind, p.review_state, p.flags, p.author, a.name.label("account"), d.name.label("department"),
             d.short_name.label("department_short"),
         ).select_from(t.posts.join(t.accounts, p.account_id == a.id).outerjoin(
             t.departments, a.department_id == d.id))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from govmatrix.storage.accounts import AccountSpec, AccountStore, SyncReport
-from govmatrix.storage.db import check_initialised, make_engine
+from govmatrix.storage.db import BUSY_TIMEOUT, check_initialised, make_engine
 from govmatrix.storage.exchanges import ExchangeStore
 from govmatrix.storage.posts import PostStore
 from govmatrix.storage.reviews import ReviewStore
@@ -30,9 +30,9 @@ class Repo:
         self.reviews = ReviewStore(engine)
 
     @classmethod
-    def open(cls, url: str, *, initialised: bool = True) -> Repo:
+    def open(cls, url: str, *, initialised: bool = True, busy_timeout: float = BUSY_TIMEOUT) -> Repo:
         """The store at ``url``; with ``initialised``, StoreError unless it has the newest schema."""
-        engine = make_engine(url)
+        engine = make_engine(url, busy_timeout=busy_timeout)
         if initialised:
             check_initialised(engine, url)
         return cls(engine)
