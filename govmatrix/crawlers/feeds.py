@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from govmatrix.config import AccountOptions, PlatformSettings
-from govmatrix.crawlers import feeds_parse as fp
+from govmatrix.crawlers import feeds_parse as fdp
 from govmatrix.crawlers.base import CrawlContext, HttpCrawler
 from govmatrix.crawlers.http import PlatformClient
 from govmatrix.crawlers.incremental import select_new
@@ -66,12 +66,12 @@ class FeedsCrawler(HttpCrawler):
         fetched = await fetch_feed(self.client, ctx.options.url, ctx.account.cursor, account=account)
         if fetched is None:
             return CrawlResult()
-        feed = fp.parse_feed(fetched.body, content_type=fetched.content_type, base_url=fetched.url,
+        feed = fdp.parse_feed(fetched.body, content_type=fetched.content_type, base_url=fetched.url,
                              platform=self.platform, account=account)
-        pairs = [(fp.feed_native_id(account, entry.key), entry) for entry in fp.dedup_entries(feed.entries)]
+        pairs = [(fdp.feed_native_id(account, entry.key), entry) for entry in fdp.dedup_entries(feed.entries)]
         chosen, _ = select_new(pairs, native_id=lambda pair: pair[0], published_at=lambda pair: pair[1].published_at,
                                horizon=ctx.horizon, known=ctx.known, ordered=False, revisit=True)
-        posts = [fp.entry_post(entry, native_id=native_id, platform=self.platform, now=ctx.now, lossy=feed.lossy)
+        posts = [fdp.entry_post(entry, native_id=native_id, platform=self.platform, now=ctx.now, lossy=feed.lossy)
                  for native_id, entry in chosen]
         warnings = feed.warnings + ([f"feed parsed with problems ({feed.warning})"] if feed.warning else [])
         return CrawlResult(posts=posts, cursor=dict(fetched.validators) if feed.complete else None, warnings=warnings)

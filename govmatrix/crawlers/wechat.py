@@ -25,8 +25,8 @@ from typing import Annotated, Any
 from pydantic import Field, model_validator
 
 from govmatrix.config import AccountOptions, PlatformSettings, Secret
-from govmatrix.crawlers import feeds_parse as fp
-from govmatrix.crawlers import wechat_parse as wp
+from govmatrix.crawlers import feeds_parse as fdp
+from govmatrix.crawlers import wechat_parse as wxp
 from govmatrix.crawlers.base import CrawlContext, HttpCrawler
 from govmatrix.crawlers.feeds import fetch_feed
 from govmatrix.crawlers.http import Budget
@@ -86,7 +86,7 @@ def bridge_feed_url(bridge_url: str, native_id: str, bridge_path: str | None) ->
     return f"{bridge_url.rstrip('/')}/{path.lstrip('/')}"
 
 
-def _dates(window: wp.Window) -> dict[str, str]:
+def _dates(window: wxp.Window) -> dict[str, str]:
     return {"begin_date": window[0].isoformat(), "end_date": window[1].isoformat()}
 
 
@@ -116,7 +116,7 @@ class WechatCrawler(HttpCrawler):
         token = await self._token(ctx)
         try:
             return await self._post(path, body, ctx, params={"access_token": token})
-        except wp.TokenRejected:
+        except wxp.TokenRejected:
             token = await self._token(ctx, rejected=token)
             return await self._post(path, body, ctx, params={"access_token": token})
 
@@ -124,7 +124,7 @@ class WechatCrawler(HttpCrawler):
                     params: dict[str, str] | None = None) -> dict[str, Any]:
         response = await self.client.post(f"{self.settings.base_url}{path}", params=params, json=body,
                                           account=ctx.native_id)
-        return wp.parse_api(response.content, account=ctx.native_id, now=ctx.now)
+        return wxp.parse_api(response.content, account=ctx.native_id, now=ctx.now)
 
     async def _token(self, ctx: CrawlContext, rejected: str | None = None) -> str:
         """The cached token of the account's appid, renewed when near its end or refused."""
@@ -144,7 +144,7 @@ class WechatCrawler(HttpCrawler):
     async def _stable_token(self, appid: str, secret: str, ctx: CrawlContext, *, force: bool) -> tuple[str, int]:
         body = {"grant_type": "client_credential", "appid": appid, "secret": secret, "force_refresh": force}
         data = await self._post("/cgi-bin/stable_token", body, ctx)
-        return wp.parse_token(data, account=ctx.native_id)
+        return wxp.parse_token(data, account=ctx.native_id)
 
     async def _published(self, ctx: CrawlContext) -> list[Post]:
         collected: list[Post] = []
@@ -152,7 +152,7 @@ class WechatCrawler(HttpCrawler):
         for _ in range(MAX_PAGES):
             data = await self.call_api("/cgi-bin/freepublish/batchget",
                                        {"offset": offset, "count": PAGE_SIZE, "no_content": 0}, ctx)
-            page = wp.parse_batchget(data, account=ctx.native_id)
+            page = wxp.parse_batchget(data, account=ctx.native_id)
             fresh, stop = select_new(page.posts, native_id=lambda p: p.native_id, published_at=lambda p: p.published_at,
                                      horizon=ctx.horizon, known=ctx.known)
             collected += fresh
@@ -166,19 +166,19 @@ class WechatCrawler(HttpCrawler):
         if stored:
             return date.fromisoformat(str(stored)) + timedelta(days=1)
         first = ctx.options.start_date or ctx.now.astimezone(SHANGHAI).date() - timedelta(days=ctx.options.backfill_days)
-        return max(first, wp.DATACUBE_FIRST_DAY)
+        return max(first, wxp.DATACUBE_FIRST_DAY)
 
     async def _followers(self, ctx: CrawlContext, result: CrawlResult) -> None:
         """Datacube totals, then new/cancelled followers, within the call budget (see the module doc)."""
-        last = wp.yesterday(ctx.now)
+        last = wxp.yesterday(ctx.now)
         calls = DATACUBE_CALLS
         cursor: dict[str, Any] = {}
-        found: dict[str, wp.DatacubeDays] = {}
-        for key, path, parse in ((CUMULATE_DAY, "/datacube/getusercumulate", wp.parse_cumulate),
-                                 (FLOW_DAY, "/datacube/getusersummary", wp.parse_summary)):
+        found: dict[str, wxp.DatacubeDays] = {}
+        for key, path, parse in ((CUMULATE_DAY, "/datacube/getusercumulate", wxp.parse_cumulate),
+                                 (FLOW_DAY, "/datacube/getusersummary", wxp.parse_summary)):
             resume = self._resume(ctx, key)
-            windows = wp.datacube_windows(resume, last)[:calls]
-            days = found[key] = wp.DatacubeDays()
+            windows = wxp.datacube_windows(resume, last)[:calls]
+            days = found[key] = wxp.DatacubeDays()
             fetched = []
             for window in windows:
                 data = await self.call_api(path, _dates(window), ctx)
@@ -186,13 +186,13 @@ class WechatCrawler(HttpCrawler):
             calls -= len(windows)
             result.warnings += days.warnings
             covered = self._skip_empty(ctx, key, fetched, resume, cursor, result)
-            covered = max(covered, wp.covered_day(fetched, last, resume))
+            covered = max(covered, wxp.covered_day(fetched, last, resume))
             if covered >= resume:
                 cursor[key] = covered.isoformat()
-        result.snapshots += wp.follower_snapshots(found[CUMULATE_DAY].values, found[FLOW_DAY].values)
+        result.snapshots += wxp.follower_snapshots(found[CUMULATE_DAY].values, found[FLOW_DAY].values)
         result.cursor = cursor
 
-    def _skip_empty(self, ctx: CrawlContext, key: str, fetched: list[tuple[wp.Window, int]], resume: date,
+    def _skip_empty(self, ctx: CrawlContext, key: str, fetched: list[tuple[wxp.Window, int]], resume: date,
                     cursor: dict[str, Any], result: CrawlResult) -> date:
         """An oldest window that stays empty crawl after crawl (the account did not exist yet) is
         passed after EMPTY_RETRIES tries, so it cannot hold the resume day back forever."""
@@ -218,13 +218,13 @@ class WechatCrawler(HttpCrawler):
         fetched = await fetch_feed(self.client, url, ctx.account.cursor, account=account)
         if fetched is None:
             return CrawlResult()
-        feed = fp.parse_feed(fetched.body, content_type=fetched.content_type, base_url=fetched.url,
+        feed = fdp.parse_feed(fetched.body, content_type=fetched.content_type, base_url=fetched.url,
                              platform=self.platform, account=account)
         # A stored bridge entry is never read again: the entry a cut document may have damaged waits for a whole one.
         complete_entries = feed.entries if feed.complete else feed.entries[:-1]
-        entries: dict[str, fp.FeedEntry] = {}
-        for entry in fp.dedup_entries(complete_entries, by_link=True):
-            entries.setdefault(wp.article_native_id(entry.link or entry.key), entry)
+        entries: dict[str, fdp.FeedEntry] = {}
+        for entry in fdp.dedup_entries(complete_entries, by_link=True):
+            entries.setdefault(wxp.article_native_id(entry.link or entry.key), entry)
         chosen, _ = select_new(list(entries.items()), native_id=lambda pair: pair[0],
                                published_at=lambda pair: pair[1].published_at, horizon=ctx.horizon, known=ctx.known,
                                ordered=False)
@@ -235,14 +235,14 @@ class WechatCrawler(HttpCrawler):
                 result.posts.append(post)
         return result
 
-    async def _bridge_article(self, native_id: str, entry: fp.FeedEntry, ctx: CrawlContext) -> Post | None:
+    async def _bridge_article(self, native_id: str, entry: fdp.FeedEntry, ctx: CrawlContext) -> Post | None:
         """The entry completed from its article page; None when the article was deleted."""
         account = ctx.native_id
         if not entry.link:
-            return wp.bridge_post(entry, None, native_id=native_id, account=account)
-        response = await self.client.get(wp.page_url(entry.link, self.settings.article_url), account=account)
-        page = wp.parse_article_page(response.content, url=response.url, account=account)
+            return wxp.bridge_post(entry, None, native_id=native_id, account=account)
+        response = await self.client.get(wxp.page_url(entry.link, self.settings.article_url), account=account)
+        page = wxp.parse_article_page(response.content, url=response.url, account=account)
         if page.unavailable:
             log.info("wechat %s: article %s unavailable (%s)", account, native_id, page.unavailable)
             return None
-        return wp.bridge_post(entry, page, native_id=native_id, account=account)
+        return wxp.bridge_post(entry, page, native_id=native_id, account=account)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from govmatrix.config import PlatformSettings, Secret
-from govmatrix.crawlers import weibo_parse as wp
+from govmatrix.crawlers import weibo_parse as wbp
 from govmatrix.crawlers.base import CrawlContext, HttpCrawler
 from govmatrix.crawlers.incremental import select_new
 from govmatrix.errors import FetchError, LoginRequired, RateLimited
@@ -31,7 +31,7 @@ class WeiboSettings(PlatformSettings):
     open_api_url: str = "https://api.weibo.com"
 
 
-def _select(page: wp.TimelinePage, ctx: CrawlContext) -> tuple[list[Post], bool]:
+def _select(page: wbp.TimelinePage, ctx: CrawlContext) -> tuple[list[Post], bool]:
     pinned = set(page.pinned_ids)
     return select_new(page.posts, native_id=lambda p: p.native_id, published_at=lambda p: p.published_at,
                       horizon=ctx.horizon, known=ctx.known, pinned=lambda p: p.native_id in pinned)
@@ -63,7 +63,7 @@ class WeiboCrawler(HttpCrawler):
             return await self._crawl_open_api(ctx)
         uid = ctx.native_id
         profile_data = await self.fetch_json("/api/container/getIndex", {"type": "uid", "value": uid}, ctx)
-        snapshot, profile = wp.parse_profile(profile_data, ctx.now, uid=uid)
+        snapshot, profile = wbp.parse_profile(profile_data, ctx.now, uid=uid)
         result = CrawlResult(snapshots=[snapshot])
         await self._timeline(ctx, str(profile["containerid"]), result)
         return result
@@ -71,7 +71,7 @@ class WeiboCrawler(HttpCrawler):
     async def fetch_json(self, path: str, params: dict[str, str], ctx: CrawlContext) -> dict[str, Any]:
         """GET an m.weibo.cn endpoint and return its checked ``data``."""
         response = await self.client.get(f"{self.settings.base_url}{path}", params=params, account=ctx.native_id)
-        return wp.parse_envelope(response.content, uid=ctx.native_id)
+        return wbp.parse_envelope(response.content, uid=ctx.native_id)
 
     async def _timeline(self, ctx: CrawlContext, containerid: str, result: CrawlResult) -> None:
         params = {"type": "uid", "value": ctx.native_id, "containerid": containerid}
@@ -82,7 +82,7 @@ class WeiboCrawler(HttpCrawler):
         for page_number in range(MAX_PAGES):
             data = await self.fetch_json("/api/container/getIndex",
                                          params | ({"since_id": since_id} if since_id else {}), ctx)
-            page = wp.parse_timeline(data, uid=ctx.native_id, now=ctx.now, first_page=page_number == 0)
+            page = wbp.parse_timeline(data, uid=ctx.native_id, now=ctx.now, first_page=page_number == 0)
             result.warnings += page.warnings
             fresh, stop = _select(page, ctx)
             collected += [post for post in fresh if post.native_id not in listed]
@@ -103,34 +103,34 @@ class WeiboCrawler(HttpCrawler):
         that (the post was deleted or hidden since it was listed), the listed text and time stay,
         the time marked approximate.
         """
-        if not wp.is_exact_time((post.raw or {}).get("created_at")):
+        if not wbp.is_exact_time((post.raw or {}).get("created_at")):
             try:
                 data = await self.fetch_json("/statuses/show", {"id": post.native_id}, ctx)
-            except wp.Refused as exc:
-                data = {wp.END_OF_LIST: True, "reason": exc.reason}
-            if wp.is_end_of_list(data):
+            except wbp.Refused as exc:
+                data = {wbp.END_OF_LIST: True, "reason": exc.reason}
+            if wbp.is_end_of_list(data):
                 result.warnings.append(f"post {post.native_id}: statuses/show refused, listed time kept")
                 return replace(post, extra=post.extra | {"time_approximate": True})
-            post = replace(post, published_at=wp.parse_created_at(str(data.get("created_at")), ctx.now))
+            post = replace(post, published_at=wbp.parse_created_at(str(data.get("created_at")), ctx.now))
             if post.native_id in long_ids:
-                post = wp.apply_long_text(post, wp.parse_long_text(data, uid=ctx.native_id))
+                post = wbp.apply_long_text(post, wbp.parse_long_text(data, uid=ctx.native_id))
         elif post.native_id in long_ids:
-            post = wp.apply_long_text(post, await self.fetch_long_text(post.native_id, ctx))
+            post = wbp.apply_long_text(post, await self.fetch_long_text(post.native_id, ctx))
         original = post.extra.get("original") or {}
         if original.get("native_id") in long_ids:
             mid = str(original["native_id"])
-            post = wp.apply_long_text(post, await self.fetch_long_text(mid, ctx), mid=mid)
+            post = wbp.apply_long_text(post, await self.fetch_long_text(mid, ctx), mid=mid)
         return post
 
     async def fetch_long_text(self, mid: str, ctx: CrawlContext) -> str:
         """The full text HTML: ``statuses/extend``, falling back to ``statuses/show``."""
         try:
-            return wp.parse_long_text(await self.fetch_json("/statuses/extend", {"id": mid}, ctx), uid=ctx.native_id)
+            return wbp.parse_long_text(await self.fetch_json("/statuses/extend", {"id": mid}, ctx), uid=ctx.native_id)
         except (RateLimited, LoginRequired):
             raise
         except FetchError:
             data = await self.fetch_json("/statuses/show", {"id": mid}, ctx)
-            return wp.parse_long_text(data, uid=ctx.native_id)
+            return wbp.parse_long_text(data, uid=ctx.native_id)
 
     async def _crawl_open_api(self, ctx: CrawlContext) -> CrawlResult:
         """Open API mode (api.weibo.com): ``users/show`` and ``statuses/user_timeline``."""
@@ -138,11 +138,11 @@ class WeiboCrawler(HttpCrawler):
         token = self.settings.access_token.value() if self.settings.access_token else ""
         base = self.settings.open_api_url
         user = await self._open_json(f"{base}/2/users/show.json", {"uid": uid, "access_token": token}, ctx)
-        result = CrawlResult(snapshots=[wp.parse_open_user(user, ctx.now)])
+        result = CrawlResult(snapshots=[wbp.parse_open_user(user, ctx.now)])
         for number in range(1, MAX_PAGES):
             data = await self._open_json(f"{base}/2/statuses/user_timeline.json", {
                 "uid": uid, "access_token": token, "page": str(number), "count": str(OPEN_PAGE_SIZE)}, ctx)
-            page = wp.parse_open_timeline(data, ctx.now, uid=uid)
+            page = wbp.parse_open_timeline(data, ctx.now, uid=uid)
             result.warnings += page.warnings
             fresh, stop = _select(page, ctx)
             result.posts += fresh
@@ -152,4 +152,4 @@ class WeiboCrawler(HttpCrawler):
 
     async def _open_json(self, url: str, params: dict[str, str], ctx: CrawlContext) -> dict[str, Any]:
         response = await self.client.get(url, params=params, account=ctx.native_id)
-        return wp.parse_open_envelope(response.content, uid=ctx.native_id)
+        return wbp.parse_open_envelope(response.content, uid=ctx.native_id)

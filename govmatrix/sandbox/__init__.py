@@ -42,7 +42,7 @@ The sandbox contract, which every simulated platform and every crawler test reli
   can succeed: a client that keeps retrying must eventually get every page. `state.latency_ms` adds a fixed delay
   to every platform response (asyncio.sleep, never blocking the event loop).
 
-Layout: app.py/server.py (one Starlette app, uvicorn, control routes, fault middleware), world.py,
+Layout: app.py (one Starlette app, uvicorn, the platforms found in this package), control.py, faults.py, world.py,
 weibo.py (m.weibo.cn); wechat.py, forum.py, feeds.py (each exposes a class built from the SandboxState and
 the city catalogue, with ``routes()`` returning Starlette routes and ``truth()`` returning its part of the truth).
 """

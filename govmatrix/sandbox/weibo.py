@@ -310,7 +310,3 @@ def _tabs(uid: str) -> list[dict[str, Any]]:
          "containerid": f"107803{uid}"},
     ]
 
-
-def _traits_json(traits: Traits) -> dict[str, Any]:
-    return {"legacy_dates": traits.legacy_dates, "pinned": traits.pinned, "pin_markers": sorted(traits.pin_markers),
-            "card_group": traits.card_group, "pics_map": traits.pics_map, "no_tabs": traits.no_tabs}

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from govmatrix.crawlers import weibo_parse as wp
+from govmatrix.crawlers import weibo_parse as wbp
 from govmatrix.crawlers.values import parse_count
 from govmatrix.pipelines.clean import html_to_text
 from govmatrix.sandbox.app import SandboxConfig, SandboxServer
@@ -170,7 +170,7 @@ def test_pinned_posts_and_card_groups(crawled: dict[str, list[dict[str, Any]]], 
     pinned = {mid for mid, p in _truth_posts(truth, PRESS).items() if p["pinned"]}
     assert {c["mblog"]["id"] for c in top} == pinned
     # The parser of the real crawler sees them as pinned too.
-    page = wp.parse_timeline(_get(client, "/api/container/getIndex", containerid=f"107603{PRESS}")["data"],
+    page = wbp.parse_timeline(_get(client, "/api/container/getIndex", containerid=f"107603{PRESS}")["data"],
                              uid=PRESS, now=START)
     assert set(page.pinned_ids) == pinned
 
@@ -184,9 +184,9 @@ def test_texts_times_counts_and_media_equal_the_truth(crawled: dict[str, list[di
             m, post = card["mblog"], expected[card["mblog"]["id"]]
             published = datetime.fromisoformat(post["published_at"])
             if uid in LEGACY_ACCOUNTS:
-                assert abs(wp.parse_created_at(m["created_at"], START) - published) < timedelta(days=1)
+                assert abs(wbp.parse_created_at(m["created_at"], START) - published) < timedelta(days=1)
             else:
-                assert wp.parse_created_at(m["created_at"], START) == published
+                assert wbp.parse_created_at(m["created_at"], START) == published
             if not m["isLongText"]:
                 assert html_to_text(m["text"]) == post["text"]
             assert [parse_count(m[k])[0] for k in ("reposts_count", "comments_count", "attitudes_count")] == [
@@ -247,7 +247,7 @@ def test_retweets_and_deleted_originals(crawled: dict[str, list[dict[str, Any]]]
                 assert m["bid"] == "" and "mblogid=" in card["scheme"]  # recover the bid from the scheme
             else:
                 visible += 1
-                parsed = wp.parse_mblog(m, now=START, uid=uid, scheme=card["scheme"])
+                parsed = wbp.parse_mblog(m, now=START, uid=uid, scheme=card["scheme"])
                 assert parsed.extra["original"]["author"] == post["original"]["author"]
                 if not original["isLongText"]:
                     assert parsed.extra["original"]["text"] == post["original"]["text"]
@@ -280,7 +280,7 @@ def test_the_whole_first_page_parses_with_the_crawler(client: httpx.Client, trut
         data = _get(client, "/api/container/getIndex", containerid=f"107603{uid}")
         if data["ok"] == 0:
             continue
-        page = wp.parse_timeline(data["data"], uid=uid, now=START)
+        page = wbp.parse_timeline(data["data"], uid=uid, now=START)
         expected = _truth_posts(truth, uid)
         for post in page.posts:
             assert post.native_id in expected
@@ -288,4 +288,4 @@ def test_the_whole_first_page_parses_with_the_crawler(client: httpx.Client, trut
 
 
 def parse_time(mblog: dict[str, Any]) -> datetime:
-    return wp.parse_created_at(mblog["created_at"], START)
+    return wbp.parse_created_at(mblog["created_at"], START)
