@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
+from typing import Any
 
 from govmatrix import __version__
 from govmatrix.clock import Clock
@@ -32,6 +33,9 @@ def _local(value: datetime | None, tz: tzinfo) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
+_OPENED: list[Any] = []  # the stores a command opened, closed when it returns
+
+
 def _repo(settings: Settings, *, write: bool = False) -> object:
     from govmatrix.bootstrap import open_repo
     from govmatrix.storage.db import check_writable
@@ -42,6 +46,7 @@ def _repo(settings: Settings, *, write: bool = False) -> object:
         repo = open_repo(settings)
     except StoreError as exc:  # a start-up problem: the operator fixes it
         raise ConfigError(str(exc)) from None
+    _OPENED.append(repo)
     return repo
 
 
@@ -50,9 +55,10 @@ def cmd_init(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     from govmatrix.storage.db import redacted
 
     try:
-        _repo_, report = initialize(settings, clock.now())
+        repo, report = initialize(settings, clock.now())
     except StoreError as exc:
         raise ConfigError(str(exc)) from None
+    _OPENED.append(repo)
     url = redacted(settings.storage.url)
     print(f"database: {url} ({'schema upgraded' if report.migrated else 'schema up to date'})")
     sync = report.sync
@@ -123,7 +129,7 @@ def cmd_reprocess(args: argparse.Namespace, settings: Settings, clock: Clock) ->
     from govmatrix import passes
 
     repo = _repo(settings, write=True)
-    return passes.reprocess_command(repo, settings, platform=args.platform, since=args.since)  # type: ignore[arg-type]
+    return passes.reprocess_command(repo, settings, clock, platform=args.platform, since=args.since)  # type: ignore[arg-type]
 
 
 def cmd_exchange(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
@@ -263,6 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MatrixError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        while _OPENED:
+            _OPENED.pop().close()
 
 
 def _missing_secrets(settings: Settings) -> None:

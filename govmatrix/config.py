@@ -13,11 +13,12 @@ value is read once, here, when the settings are loaded.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -81,8 +82,53 @@ class SchedulerSettings(_Strict):
         return self
 
 
+def regular_expression(value: str) -> str:
+    """``value`` if it compiles as a regular expression (a settings validator)."""
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return value
+
+
+class BoilerplateRule(_Strict):
+    """A line the clean pipeline removes at the head or tail of an article (a regular expression)."""
+
+    pattern: str
+    where: Literal["head", "tail", "both"] = "both"
+    name: str = ""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        return regular_expression(value)
+
+
+class CleanSettings(_Strict):
+    boilerplate: list[BoilerplateRule] = []  # added to the built-in rules (pipelines/data/boilerplate.toml)
+
+
+class DedupSettings(_Strict):
+    window_days: Annotated[int, Field(gt=0)] = 7  # posts further apart are never one release
+    threshold: Annotated[float, Field(gt=0, le=1)] = 0.8  # estimated Jaccard of the 3-character shingles
+
+
+class AlertRule(_Strict):
+    """A keyword rule of the alerts pipeline, matched on the search form (simplified script)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    words: Annotated[list[str], Field(min_length=1)]
+    match: Literal["any", "all"] = "any"
+    exclude: list[str] = []  # a post with one of these is not an alert of this rule
+    platforms: list[str] = []  # empty: every platform
+    kinds: list[str] = []  # empty: every kind (original, repost, article, thread, reply)
+    severity: Literal["low", "medium", "high"] = "medium"
+
+
 class PipelineSettings(_Strict):
-    order: list[str] = ["clean"]
+    order: list[str] = ["clean", "dedup", "alerts"]
+    clean: CleanSettings = CleanSettings()
+    dedup: DedupSettings = DedupSettings()
 
 
 class PlatformSettings(_Strict):
@@ -103,7 +149,7 @@ class AccountOptions(_Strict):
     """The platform-specific keys of an account; a crawler's own model declares them."""
 
 
-COMMON_ACCOUNT_KEYS = frozenset({"platform", "id", "name", "enabled", "interval"})
+COMMON_ACCOUNT_KEYS = frozenset({"platform", "id", "name", "enabled", "interval", "display_script"})
 
 
 class AccountSettings(_Strict):
@@ -114,6 +160,7 @@ class AccountSettings(_Strict):
     name: Annotated[str, Field(min_length=1)]
     enabled: bool = True
     interval: Annotated[int, Field(gt=0)] | None = None  # seconds; unset = adaptive
+    display_script: Literal["original", "simplified"] = "original"  # how its text is shown
     options: Any = None
 
     @model_validator(mode="before")
@@ -147,6 +194,7 @@ class Settings(_Strict):
     storage: StorageSettings = StorageSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     pipelines: PipelineSettings = PipelineSettings()
+    alerts: list[AlertRule] = []
     platforms: dict[str, Any] = {}
     departments: list[DepartmentSettings] = []
     path: str = DEFAULT_CONFIG
@@ -342,6 +390,11 @@ def _check_semantics(settings: Settings, file: Path) -> None:
             if key in seen:
                 raise ConfigError(f"{file}: {where}.id: duplicate account {acc.platform} {acc.id} (also {seen[key]})")
             seen[key] = where
+    from govmatrix.pipelines.base import REGISTRY as PIPELINES
+
+    for name in settings.pipelines.order:
+        if name not in PIPELINES:
+            raise ConfigError(f"{file}: pipelines.order: unknown pipeline {name!r} (known: {', '.join(PIPELINES)})")
     lease = settings.scheduler.lease_seconds
     for name, section in settings.platforms.items():
         if section.crawl_timeout >= lease:

@@ -73,6 +73,9 @@ class Post:
     extra: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] | None = None
     flags: list[str] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # [{"rule", "severity"}] from the alerts pipeline
+    minhash: bytes | None = None  # the dedup pipeline's signature of text_norm
+    digest: str = ""  # fingerprint of what the platform said, taken before the pipelines change the display
 
 
 @dataclass

@@ -19,6 +19,7 @@ from govmatrix.clock import Clock
 from govmatrix.config import Settings
 from govmatrix.errors import MatrixError, StoreError
 from govmatrix.matrix import exchange
+from govmatrix.matrix.clusters import Clusterer
 from govmatrix.models import Account
 from govmatrix.pipelines import base as pipelines
 from govmatrix.progress import Reporter
@@ -154,21 +155,38 @@ async def _serve(scheduler: MatrixScheduler) -> None:
     await scheduler.serve(stop)
 
 
-def reprocess_command(repo: Repo, settings: Settings, *, platform: str | None, since: datetime | None) -> int:
+def reprocess_command(repo: Repo, settings: Settings, clock: Clock, *, platform: str | None,
+                      since: datetime | None) -> int:
     """The pipelines again over stored posts, from their body as served; idempotent."""
     steps = pipelines.build(settings.pipelines.order, settings)
     total = repo.posts.count(platform=platform, since=since)
     done = 0
     try:
         with Reporter(total, "reprocess") as report:
+            owners = {a.id: _settings_of(settings, a) for a in repo.accounts.find()}
             for batch in repo.posts.iter_stored(platform=platform, since=since):
-                pipelines.run(steps, [post for _, post in batch])
-                done += repo.posts.update_processed(batch)
+                of_post = {id(post): owners.get(account_id) for _, account_id, post in batch}
+                pipelines.run(steps, [post for _, _, post in batch], lambda post: of_post[id(post)])  # noqa: B023
+                done += repo.posts.update_processed([(post_id, post) for post_id, _, post in batch])
                 report.advance(len(batch))
     except StoreError as exc:
         return _store_failed(exc)
-    print(f"reprocess: {done} posts through {', '.join(settings.pipelines.order) or 'no pipelines'}")
+    clustered = 0
+    if "dedup" in settings.pipelines.order:  # signatures may have changed: cluster the history again
+        repo.clusters.reset(clock.now())
+        dedup = settings.pipelines.dedup
+        clustered = Clusterer(dedup.window_days, dedup.threshold).run(repo, clock.now())
+    print(f"reprocess: {done} posts through {', '.join(settings.pipelines.order) or 'no pipelines'}"
+          + (f"; {clustered} clustered" if clustered else ""))
     return 0
+
+
+def _settings_of(settings: Settings, account: Account) -> object:
+    """The account's settings, None for an account that left them."""
+    try:
+        return settings.account(account.platform, account.native_id)
+    except MatrixError:
+        return None
 
 
 def rebuild_exchanges(repo: Repo, settings: Settings, now: datetime, *, account: str | None) -> int:

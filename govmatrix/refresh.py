@@ -30,6 +30,7 @@ from govmatrix.crawlers.http import Budget
 from govmatrix.crawlers.incremental import CURSOR_KEY, horizon_of
 from govmatrix.errors import ConfigError, CrawlError, FetchError, StoreError
 from govmatrix.matrix import exchange
+from govmatrix.matrix.clusters import Clusterer
 from govmatrix.models import Account, CrawlResult, Post
 from govmatrix.pacing import WEEK, backoff_delay, next_check_after_success
 from govmatrix.pipelines import base as pipelines
@@ -65,6 +66,8 @@ class CrawlerPool:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.pipelines = pipelines.build(settings.pipelines.order, settings)
+        dedup = settings.pipelines.dedup
+        self.clusterer = Clusterer(dedup.window_days, dedup.threshold) if "dedup" in settings.pipelines.order else None
         self._crawlers: dict[str, Crawler] = {}
 
     def get(self, platform: str) -> Crawler:
@@ -123,8 +126,11 @@ def _store(account: Account, options: Any, result: CrawlResult, ctx: CrawlContex
     settings, started = pool.settings, ctx.now
     warnings = [redact(w, settings.secret_values()) for w in result.warnings + pipelines.prepare(result.posts, started)]
     fresh = repo.posts.changed(result.posts)
-    pipelines.run(pool.pipelines, fresh)
+    account_settings = settings.account(account.platform, account.native_id)
+    pipelines.run(pool.pipelines, fresh, lambda post: account_settings)
     counts = _upsert(repo, account, fresh, started, warnings)
+    if pool.clusterer is not None and fresh:
+        pool.clusterer.run(repo, started)
     repo.snapshots.upsert(account.id, result.snapshots, settings.tz)
     threads = sorted({str(p.extra["tid"]) for p in fresh if p.extra.get("tid") is not None})
     if threads:

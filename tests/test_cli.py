@@ -57,7 +57,8 @@ def test_feed_json_shape(config: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert len(records) == 1
     record = records[0]
     assert list(record) == ["id", "platform", "department", "account", "native_id", "url", "title", "text",
-                            "published_at", "reposts", "comments", "likes", "reads", "kind", "review_state", "flags"]
+                            "published_at", "reposts", "comments", "likes", "reads", "kind", "review_state", "flags",
+                            "alerts", "cluster_id"]
     assert record["published_at"] == "2016-07-02T14:22:00+08:00"
     assert (record["department"], record["account"], record["text"]) == ("菏泽市人民政府新闻办公室", "菏泽发布", "牡丹花开")
     assert (record["likes"], record["reposts"], record["comments"], record["kind"]) == (7, 2, None, "original")

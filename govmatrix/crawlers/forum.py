@@ -12,14 +12,13 @@ Any failure fails the whole crawl, which then returns nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
-from govmatrix.config import AccountOptions, PlatformSettings
+from govmatrix.config import AccountOptions, PlatformSettings, regular_expression
 from govmatrix.crawlers import forum_parse as fp
 from govmatrix.crawlers.base import CrawlContext, Crawler
 from govmatrix.crawlers.http import Budget
@@ -44,13 +43,8 @@ class ForumOptions(AccountOptions):
 
     @field_validator("title_pattern")
     @classmethod
-    def _regex(cls, value: str | None) -> str | None:
-        if value:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return value
+    def _compiles(cls, value: str | None) -> str | None:
+        return regular_expression(value) if value else value
 
 
 def thread_url(base_url: str, tid: str) -> str:

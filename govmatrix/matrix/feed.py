@@ -9,7 +9,7 @@ from govmatrix.storage.repo import Repo
 
 FEED_FIELDS = (
     "id", "platform", "department", "account", "native_id", "url", "title", "text", "published_at",
-    "reposts", "comments", "likes", "reads", "kind", "review_state", "flags",
+    "reposts", "comments", "likes", "reads", "kind", "review_state", "flags", "alerts", "cluster_id",
 )
 
 
@@ -19,6 +19,7 @@ def feed_record(row: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
     record["department"] = row.get("department") or ""
     record["published_at"] = row["published_at"].astimezone(tz).isoformat()
     record["flags"] = list(row.get("flags") or [])
+    record["alerts"] = list(row.get("alerts") or [])
     return record
 
 

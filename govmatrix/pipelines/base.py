@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -30,9 +30,18 @@ FUTURE_SLACK = timedelta(hours=1)  # clocks differ; later than this past now is 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _TEXT_FIELDS = tuple(f.name for f in fields(Post) if f.type in ("str", "str | None"))
 
+AccountOf = Callable[[Post], Any]
+
+
+def _nobody(post: Post) -> Any:
+    return None
+
+
 # pipeline name -> "module:Class"
 REGISTRY: dict[str, str] = {
     "clean": "govmatrix.pipelines.clean:CleanPipeline",
+    "dedup": "govmatrix.pipelines.dedup:DedupPipeline",
+    "alerts": "govmatrix.pipelines.alerts:AlertsPipeline",
 }
 
 
@@ -49,15 +58,15 @@ class Pipeline:
     def __init__(self, settings: Any = None) -> None:
         self.settings = settings
 
-    def process(self, post: Post) -> None:
-        """Change ``post`` in place."""
+    def process(self, post: Post, account: Any = None) -> None:
+        """Change ``post`` in place; ``account`` is the settings of the post's account, when known."""
         raise NotImplementedError(f"pipeline {self.name} implements neither process nor process_batch")
 
-    def process_batch(self, posts: Sequence[Post]) -> None:
+    def process_batch(self, posts: Sequence[Post], account_of: AccountOf = _nobody) -> None:
         """Run over a batch; a post that fails is flagged and the others go on."""
         for post in posts:
             try:
-                self.process(post)
+                self.process(post, account_of(post))
             except Exception as exc:  # one bad post must not stop the batch
                 flag_failure(post, self.name, exc)
 
@@ -112,15 +121,15 @@ def build(order: Sequence[str], settings: Any = None) -> list[Pipeline]:
     return steps
 
 
-def run(pipelines: Sequence[Pipeline], posts: Sequence[Post]) -> None:
-    """Every pipeline over the batch, in order."""
+def run(pipelines: Sequence[Pipeline], posts: Sequence[Post], account_of: AccountOf = _nobody) -> None:
+    """Every pipeline over the batch, in order; ``account_of`` gives each post's account settings."""
     for step in pipelines:
         own = step.flags | {f"pipeline_error:{step.name}"}
         for post in posts:
             if own.intersection(post.flags):
                 post.flags = [flag for flag in post.flags if flag not in own]
         try:
-            step.process_batch(posts)
+            step.process_batch(posts, account_of)
         except Exception as exc:  # a batch step that fails flags the whole batch, never raises
             for post in posts:
                 flag_failure(post, step.name, exc)

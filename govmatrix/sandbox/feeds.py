@@ -110,4 +110,5 @@ def _truth_post(entry: Entry) -> dict[str, Any]:
     return {"platform": "feeds", "account": site.account.native_id, "native_id": native, "kind": "article",
             "title": entry.title, "text": entry.text, "published_at": iso_local(entry.published), "url": entry.path,
             "parent_native_id": None, "reposts": None, "comments": None, "likes": None, "reads": None,
-            "feed": site.file, "guid": entry.guid, "clean_text": entry.clean_text}
+            "feed": site.file, "guid": entry.guid, "clean_text": entry.clean_text,
+            "press_release": entry.press_release}

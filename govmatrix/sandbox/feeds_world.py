@@ -54,6 +54,7 @@ class Entry:
     author: str
     clean_text: str  # the text before the site's converter or encoding mangled it
     text: str  # the paragraphs as written (as served, quirks included), one a line: never read back from HTML
+    press_release: str | None = None  # the city's press release this entry copies, if any
 
     @property
     def guid(self) -> str | None:
@@ -123,7 +124,7 @@ class FeedsWorld:
 
     def _entry(self, site: Site, day: int, n: int, published: datetime) -> Entry:
         r = self.world.rng("feeds-entry", site.file, day, n)
-        title, sentences = self._text(site, day, n, r)
+        title, sentences, release = self._text(site, day, n, r)
         clean = title, sentences
         if site.quirk == "pinyin":
             clean = traditional(title), [traditional(s) for s in sentences]
@@ -134,19 +135,20 @@ class FeedsWorld:
         sizes = _paragraph_sizes(len(sentences), r)
         paragraphs = _grouped(sentences, sizes)
         return Entry(site, AID_BASE + day * AID_SLOTS + n, title, markup(paragraphs, site.column), "".join(sentences[:1]),
-                     published, site.account.name, "\n".join(_grouped(clean[1], sizes)), "\n".join(paragraphs))
+                     published, site.account.name, "\n".join(_grouped(clean[1], sizes)), "\n".join(paragraphs),
+                     release)
 
-    def _text(self, site: Site, day: int, n: int, r: random.Random) -> tuple[str, list[str]]:
+    def _text(self, site: Site, day: int, n: int, r: random.Random) -> tuple[str, list[str], str | None]:
         if n == 0 and (site.press_office or r.random() < 0.3):
             release = self.world.press_release(day)
             sentences = _sentences(release.body)
             if site.press_office:
-                return release.title, sentences
+                return release.title, sentences, release.key
             if r.random() < 0.5:
-                return "【菏泽发布】" + release.title, sentences
-            return release.title, sentences[:1]
+                return "【菏泽发布】" + release.title, sentences, release.key
+            return release.title, sentences[:1], release.key
         body = everyday_text(self.world.seed, "feeds", site.file, day, n, length=r.randint(2, 4))
-        return body.split("，")[0].split("。")[0][:26], _sentences(body)
+        return body.split("，")[0].split("。")[0][:26], _sentences(body), None
 
 
 def _sentences(text: str) -> list[str]:

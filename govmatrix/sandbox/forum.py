@@ -190,7 +190,7 @@ def _truth_post(thread: Thread, post: ForumPost, now: datetime) -> dict[str, Any
             "reposts": None, "comments": len(visible) - 1 if first else None, "likes": None,
             "reads": thread.views(now) if first else None,
             "fid": thread.board.fid, "tid": thread.tid, "floor": post.floor, "author": post.author,
-            "quote_pid": post.quote_pid}
+            "quote_pid": post.quote_pid, "press_release": thread.press_release if first else None}
 
 
 def _truth_exchange(thread: Thread, now: datetime) -> dict[str, Any]:

@@ -89,6 +89,7 @@ class Thread:
     sticky: bool = False
     session: Session | None = None
     views_per_post: float = 1.0  # how many views each visible post brings
+    press_release: str | None = None  # a department notice that reposts the city's press release
 
     def visible(self, now: datetime) -> tuple[ForumPost, ...]:
         return tuple(p for p in self.posts if p.at <= now)
@@ -222,6 +223,8 @@ class ForumWorld:
             release = self.world.press_release(day)
             subject = ("【菏泽发布】" if r.random() < 0.5 else "") + release.title
             drafts = [_Draft(at, board.account or "", board.uid, release.body, "opener")]
+            self._add_replies(board, drafts, r.choices(range(6), (8, 6, 5, 4, 3, 3))[0], r)
+            return replace(self._finish(tid, board, subject, drafts, r.uniform(8, 40)), press_release=release.key)
         else:
             author, uid = self.citizen(r.randrange(len(self.citizens)))
             subject, body = words.citizen_thread(r)

@@ -227,6 +227,7 @@ def _truth_posts(publish: Publish) -> list[dict[str, Any]]:
     account = publish.account
     return [{"platform": "wechat", "account": account.native_id, "native_id": item.short_id, "kind": "article",
              "title": item.title, "text": item.text, "published_at": iso_local(publish.at),
+             "clean_text": item.text.removesuffix("\n" + item.footer), "press_release": item.press_release,
              "url": f"/mp/s/{item.short_id}", "parent_native_id": None, "reposts": None, "comments": None,
              "likes": None, "reads": None, "author": item.author, "owned": bool(account.options.get("owned")),
              "article_id": publish.article_id, "idx": item.idx, "biz": biz_of(account), "mid": str(publish.mid),

@@ -44,6 +44,8 @@ class NewsItem:
     thumb_url: str
     deleted: bool
     text: str  # the paragraphs as written, one a line: the truth, never read back from the HTML
+    press_release: str | None = None  # the city's press release this article copies, if any
+    footer: str = ""  # the 来源 line the account appends: boilerplate a reader of the feed should not see
 
 
 @dataclass(frozen=True)
@@ -154,9 +156,10 @@ class WechatWorld:
 
     def _make_item(self, account: WorldAccount, day: int, n: int, idx: int) -> NewsItem:
         r = self.world.rng("wx-item", account.native_id, day, n, idx)
-        title, sentences = self._article_text(account, day, n, idx)
+        title, sentences, release = self._article_text(account, day, n, idx)
         key = (account.native_id, day, n, idx)
-        paragraphs = _paragraphs(sentences) + [f"来源：{account.department_short}"]
+        footer = f"来源：{account.department_short}"
+        paragraphs = _paragraphs(sentences) + [footer]
         content = _content_html(paragraphs, stable_token(self.seed, "wx-img", *key, length=54))
         return NewsItem(
             short_id=self._encode(account.index, day, n, idx),
@@ -166,25 +169,27 @@ class WechatWorld:
             thumb_media_id=stable_token(self.seed, "wx-thumb", *key),
             thumb_url=f"http://mmbiz.qpic.cn/mmbiz_jpg/{stable_token(self.seed, 'wx-cover', *key, length=54)}/0"
                       "?wx_fmt=jpeg",
-            deleted=r.random() < 0.03, text="\n".join(paragraphs))
+            deleted=r.random() < 0.03, text="\n".join(paragraphs), press_release=release, footer=footer)
 
-    def _article_text(self, account: WorldAccount, day: int, n: int, idx: int) -> tuple[str, list[str]]:
-        """Title and paragraphs: the day's press release (with the account's edits) or own news."""
+    def _article_text(self, account: WorldAccount, day: int, n: int,
+                      idx: int) -> tuple[str, list[str], str | None]:
+        """Title, sentences and the press release copied: the day's release (with the account's
+        edits) or own news."""
         r = self.world.rng("wx-text", account.native_id, day, n, idx)
         first = n == 0 and idx == 1
         if first and account.name == PRESS_OFFICE_NAME:
             release = self.world.press_release(day)
-            return release.title, _sentences(release.body)
+            return release.title, _sentences(release.body), release.key
         if first and r.random() < 0.3:
             release = self.world.press_release(day)
             edit = r.choice(("prefix", "short", "traditional"))
             if edit == "prefix":
-                return "【菏泽发布】" + release.title, _sentences(release.body)
+                return "【菏泽发布】" + release.title, _sentences(release.body), release.key
             if edit == "short":
-                return release.title, _sentences(release.body)[:1]
-            return traditional(release.title), _sentences(traditional(release.body))
+                return release.title, _sentences(release.body)[:1], release.key
+            return traditional(release.title), _sentences(traditional(release.body)), release.key
         body = everyday_text(self.seed, "wechat", account.native_id, day, n, idx, length=r.randint(2, 4))
-        return _title_from(body), _sentences(body)
+        return _title_from(body), _sentences(body), None
 
     # -- short ids ------------------------------------------------------------------------
 

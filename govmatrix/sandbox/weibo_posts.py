@@ -168,6 +168,11 @@ def truncated_html(post: WeiboPost) -> str:
     return "".join(out) + f'...<a href="/status/{post.mid}">全文</a>'
 
 
+# How a department re-posts the city's press release (the dedup pipeline must see one release).
+RELEASE_VARIANTS = ("retweet", "prefixed", "short", "traditional", "hashtag", "teaser", "sourced", "punctuated")
+_VARIANT_WEIGHTS = (4, 3, 2, 1.5, 1.5, 1.5, 1, 1)
+
+
 def release_text(release: PressRelease, variant: str, press_name: str) -> str:
     """The press release as the city posts it, or as a department re-posts it with a small edit."""
     full = f"【{release.title}】{release.body}"
@@ -177,7 +182,26 @@ def release_text(release: PressRelease, variant: str, press_name: str) -> str:
         return release.body.split("。")[0] + "。"
     if variant == "traditional":
         return traditional(full)
+    if variant == "hashtag":
+        return f"#菏泽# {release.body}"
+    if variant == "teaser":  # the opening of the article, and a link to the rest
+        return f"【{release.title}】{release.body[:40]}...全文"
+    if variant == "sourced":
+        return f"{full}（来源：{press_name}）"
+    if variant == "punctuated":
+        return f"{release.title}：{release.body}".replace("，", "；", 1).replace("。", "！", 1)
     return full
+
+
+WEATHER = ("晴", "多云", "阴", "小雨", "阵雨", "雷阵雨", "晴转多云", "多云转阴")
+WINDS = ("东南风3级", "北风2到3级", "南风3到4级", "西北风4级")
+
+
+def weather_bulletin(day: int, r: random.Random) -> str:
+    """The weather office's daily bulletin: one template, other figures every day (never one release)."""
+    low = r.randint(-5, 26)
+    return (f"第{day + 1}期：今天白天到夜间{r.choice(WEATHER)}，{r.choice(WINDS)}，最高气温{low + r.randint(4, 12)}℃，"
+            f"最低气温{low}℃。请广大市民注意天气变化，合理安排出行。")
 
 
 class WeiboWorld:
@@ -294,7 +318,7 @@ class WeiboWorld:
             base["final"] = tuple(x * 3 for x in base["final"])
             return WeiboPost(tokens=(("t", release_text(release, "release", self.press.name)),), variant="release",
                              pics=self._pics(account, r, at_least=1), release=release.key, **base)
-        variant = r.choices(("retweet", "prefixed", "short", "traditional"), (4, 3, 2, 1.5))[0]
+        variant = r.choices(RELEASE_VARIANTS, _VARIANT_WEIGHTS)[0]
         if variant == "retweet":
             plan = self.plan(self.press, day)
             seq = next(i for i, s in enumerate(plan) if s.role == "release")
@@ -323,6 +347,8 @@ class WeiboWorld:
 
     def _original_tokens(self, account: WorldAccount, day: int, seq: int, r: random.Random) -> tuple[Token, ...]:
         seed = self.world.seed
+        if account.name == "菏泽气象" and seq == 0:
+            return (("topic", "菏泽天气"), ("t", weather_bulletin(day, r)))
         tokens: list[Token] = []
         if r.random() < 0.35:
             tokens.append(("topic", r.choice(HASHTAGS)))

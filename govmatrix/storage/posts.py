@@ -22,22 +22,36 @@ from govmatrix.storage.runs import UpsertCounts
 
 # Columns a re-crawl may change; id, first_seen_at, account, review state and cluster stay as first stored.
 _UPDATABLE = (
-    "url", "title", "body", "text", "html", "text_norm", "flags", "author", "published_at", "updated_at", "reposts",
-    "comments", "likes", "reads", "kind", "parent_native_id", "media", "extra", "raw", "content_hash",
+    "url", "title", "body", "text", "html", "text_norm", "flags", "alerts", "alert_level", "minhash", "author",
+    "published_at", "updated_at", "reposts", "comments", "likes", "reads", "kind", "parent_native_id", "media",
+    "extra", "raw", "content_hash",
 )
 # The bulk upsert is the hottest write: it runs on the DB-API cursor with rows converted once here,
 # instead of through SQLAlchemy's per-row bind processing (about 40 % of the time).
 COLUMNS = (
-    "platform", "native_id", "account_id", "url", "title", "body", "text", "html", "text_norm", "flags", "author",
-    "published_at", "first_seen_at", "updated_at", "reposts", "comments", "likes", "reads", "kind",
-    "parent_native_id", "media", "extra", "raw", "content_hash", "review_state",
+    "platform", "native_id", "account_id", "url", "title", "body", "text", "html", "text_norm", "flags", "alerts",
+    "alert_level", "minhash", "author", "published_at", "first_seen_at", "updated_at", "reposts", "comments",
+    "likes", "reads", "kind", "parent_native_id", "media", "extra", "raw", "content_hash", "review_state",
 )
-_PROCESSED = ("text", "html", "text_norm", "flags")
+_PROCESSED = ("title", "text", "html", "text_norm", "flags", "alerts", "alert_level", "minhash")
+SEVERITY = {"low": 1, "medium": 2, "high": 3}
+
+
+def alert_level(post: Post) -> int:
+    """The highest severity among a post's alerts (0 without any)."""
+    return max((SEVERITY.get(str(a.get("severity")), 0) for a in post.alerts), default=0)
+
+
+def _value(post: Post, column: str) -> Any:
+    return alert_level(post) if column == "alert_level" else getattr(post, column)
 
 
 def content_hash(post: Post) -> str:
     """A fingerprint of what the platform said that a re-crawl may change (a time in the future,
-    replaced by the time first seen, counts as the platform's value)."""
+    replaced by the time first seen, counts as the platform's value). Taken once, before the
+    pipelines change the display (``post.digest``)."""
+    if post.digest:
+        return post.digest
     when = post.extra.get("platform_published_at") or post.published_at.timestamp()
     payload = [
         post.url, post.title, post.body, post.author, when, post.reposts, post.comments,
@@ -75,9 +89,9 @@ def row_values(post: Post, account_id: int, seen: Any, digest: str, sqlite_style
     when = sqlite_time if sqlite_style else _as_is
     return (
         post.platform, post.native_id, account_id, post.url, post.title, post.body, post.text, post.html,
-        post.text_norm, _json(post.flags), post.author, when(post.published_at), seen, seen, post.reposts,
-        post.comments, post.likes, post.reads, post.kind, post.parent_native_id, _json(post.media),
-        _json(post.extra), _json(post.raw), digest, "pending",
+        post.text_norm, _json(post.flags), _json(post.alerts), alert_level(post), post.minhash, post.author,
+        when(post.published_at), seen, seen, post.reposts, post.comments, post.likes, post.reads, post.kind,
+        post.parent_native_id, _json(post.media), _json(post.extra), _json(post.raw), digest, "pending",
     )
 
 
@@ -93,7 +107,8 @@ def to_post(row: Any) -> Post:
                 text=m["text"], title=m["title"], html=m["html"], text_norm=m["text_norm"], url=m["url"],
                 author=m["author"], kind=m["kind"], parent_native_id=m["parent_native_id"], reposts=m["reposts"],
                 comments=m["comments"], likes=m["likes"], reads=m["reads"], media=m["media"] or [],
-                extra=m["extra"] or {}, raw=m["raw"], flags=list(m["flags"] or []))
+                extra=m["extra"] or {}, raw=m["raw"], flags=list(m["flags"] or []), alerts=list(m["alerts"] or []),
+                minhash=m["minhash"], digest=m["content_hash"])
 
 
 class PostStore(Store):
@@ -124,7 +139,10 @@ class PostStore(Store):
         with self.engine.connect() as conn:
             for batch in chunks(unique):
                 stored = self._hashes(conn, batch)
-                out += [post for post in batch if stored.get((post.platform, post.native_id)) != content_hash(post)]
+                for post in batch:
+                    post.digest = content_hash(post)  # before the pipelines change the display title
+                    if stored.get((post.platform, post.native_id)) != post.digest:
+                        out.append(post)
         return out
 
     def upsert(self, account_id: int, posts: Sequence[Post], now: datetime) -> UpsertCounts:
@@ -154,8 +172,8 @@ class PostStore(Store):
         return UpsertCounts(new, len(rows) - new)
 
     def iter_stored(self, *, platform: str | None = None, since: datetime | None = None,
-                    batch: int = 500) -> Iterator[list[tuple[int, Post]]]:
-        """Stored posts as (id, Post) in batches, by id (keyset paging), for reprocessing."""
+                    batch: int = 500) -> Iterator[list[tuple[int, int, Post]]]:
+        """Stored posts as (id, account id, Post) in batches, by id (keyset paging), for reprocessing."""
         p = t.posts.c
         last = 0
         while True:
@@ -169,7 +187,7 @@ class PostStore(Store):
             if not rows:
                 return
             last = rows[-1].id
-            yield [(row.id, to_post(row)) for row in rows]
+            yield [(row.id, row.account_id, to_post(row)) for row in rows]
 
     def count(self, *, platform: str | None = None, since: datetime | None = None) -> int:
         query = select(func.count()).select_from(t.posts)
@@ -181,8 +199,9 @@ class PostStore(Store):
             return int(conn.execute(query).scalar_one())
 
     def update_processed(self, rows: Sequence[tuple[int, Post]]) -> int:
-        """Store what the pipelines derived (text, html, text_norm, flags) for stored posts."""
-        changes = [{"_id": post_id, **{c: getattr(post, c) for c in _PROCESSED}} for post_id, post in rows]
+        """Store what the pipelines derived (the display title, text, html, text_norm, flags, alerts,
+        minhash) for stored posts; what the platform said is left as it is."""
+        changes = [{"_id": post_id, **{c: _value(post, c) for c in _PROCESSED}} for post_id, post in rows]
         if not changes:
             return 0
         statement = update(t.posts).where(t.posts.c.id == bindparam("_id")).values(
@@ -222,7 +241,8 @@ class PostStore(Store):
         p, a, d = t.posts.c, t.accounts.c, t.departments.c
         query = select(
             p.id, p.platform, p.native_id, p.url, p.title, p.text, p.published_at, p.reposts, p.comments, p.likes,
-            p.reads, p.kind, p.review_state, p.flags, p.author, a.name.label("account"), d.name.label("department"),
+            p.reads, p.kind, p.review_state, p.flags, p.author, p.cluster_id, p.alerts, p.alert_level,
+            a.name.label("account"), d.name.label("department"),
             d.short_name.label("department_short"),
         ).select_from(t.posts.join(t.accounts, p.account_id == a.id).outerjoin(
             t.departments, a.department_id == d.id))

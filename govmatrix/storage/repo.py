@@ -1,5 +1,5 @@
 """The store's one facade: ``repo.accounts``, ``repo.posts``, ``repo.snapshots``, ``repo.runs``,
-``repo.exchanges``, ``repo.reviews``. Every read and write of the store goes through it; all the SQL
+``repo.exchanges``, ``repo.reviews``, ``repo.clusters``. Every read and write of the store goes through it; all the SQL
 lives in the modules behind it, one per concern, each the same on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from govmatrix.storage.accounts import AccountSpec, AccountStore, SyncReport
+from govmatrix.storage.clusters import ClusterStore
 from govmatrix.storage.db import BUSY_TIMEOUT, check_initialised, make_engine
 from govmatrix.storage.exchanges import ExchangeStore
 from govmatrix.storage.posts import PostStore
@@ -28,6 +29,7 @@ class Repo:
         self.runs = RunStore(engine)
         self.exchanges = ExchangeStore(engine)
         self.reviews = ReviewStore(engine)
+        self.clusters = ClusterStore(engine)
 
     @classmethod
     def open(cls, url: str, *, initialised: bool = True, busy_timeout: float = BUSY_TIMEOUT) -> Repo:

@@ -15,11 +15,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -112,10 +115,18 @@ posts = Table(
     Column("raw", Json, nullable=True),
     Column("content_hash", String(32), nullable=False),
     Column("review_state", String(20), nullable=False, default="pending"),
-    Column("cluster_id", BigInteger, nullable=True),
+    Column("cluster_id", BigInteger, nullable=True),  # the id of the cluster's first post (dedup)
+    Column("cluster_run", BigInteger, nullable=True),  # the clustering run that assigned it
+    Column("alerts", Json, nullable=False, default=list),  # [{"rule", "severity"}]
+    Column("alert_level", SmallInteger, nullable=False, default=0),  # the highest severity: 0 none .. 3 high
+    Column("minhash", LargeBinary, nullable=True),  # the dedup signature of text_norm
     UniqueConstraint("platform", "native_id", name="uq_posts_platform_native"),
     Index("ix_posts_account_published", "account_id", "published_at"),
     Index("ix_posts_published", "published_at"),
+    Index("ix_posts_cluster", "cluster_id"),
+    Index("ix_posts_unclustered", "published_at", postgresql_where=text("cluster_id IS NULL AND minhash IS NOT NULL"),
+          sqlite_where=text("cluster_id IS NULL AND minhash IS NOT NULL")),
+    Index("ix_posts_cluster_run", "cluster_run"),
 )
 
 follower_snapshots = Table(
@@ -147,6 +158,15 @@ crawl_runs = Table(
     Column("warnings", Integer, nullable=False, default=0),  # items skipped
     Column("warning_samples", Json, nullable=False, default=list),  # the first reasons
     Index("ix_crawl_runs_account_started", "account_id", "started_at"),
+)
+
+# One row per clustering run (matrix/clusters.py), which run one at a time under a lock: a worker
+# catches up with the runs of the others by their ids.
+cluster_runs = Table(
+    "cluster_runs", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("assigned", Integer, nullable=False, default=0),
 )
 
 review_events = Table(

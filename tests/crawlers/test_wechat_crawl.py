@@ -380,7 +380,7 @@ def test_every_article_and_follower_day_of_the_sandbox_is_produced_exactly_once(
     assert produced.keys() == expected.keys() and len(expected) > 50
     for key, post in expected.items():
         assert (produced[key].title, produced[key].text, produced[key].published_at) == \
-            (post["title"], post["text"], datetime.fromisoformat(post["published_at"])), key
+            (post["title"], post["clean_text"], datetime.fromisoformat(post["published_at"])), key  # footer gone
     assert followers == {(f["account"], date.fromisoformat(f["day"])): f["followers"] for f in truth["followers"]
                          if date.fromisoformat(f["day"]) >= backfill_from}
 

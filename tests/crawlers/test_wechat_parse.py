@@ -111,7 +111,7 @@ def test_batchget_articles() -> None:
     assert first.published_at == datetime.fromtimestamp(1717040000, UTC)
     assert (first.title, first.author, first.kind) == ("菏泽市2024年城区道路改造工程进展情况的通报", "市住建局", ARTICLE)
     assert first.text == ("近日，有市民在论坛咨询城区道路改造进度，现将有关情况通报如下。\n一、中华路改造工程已完成路面铺设\xa0，预计6月底通车；\n"
-                          "二、人民路&长江路交叉口改造正在施工。\n来源：市住建局")  # each <p> a line
+                          "二、人民路&长江路交叉口改造正在施工。")  # each <p> a line; the 来源 footer goes
     image = "https://mmbiz.qpic.cn/mmbiz_jpg/aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9fG1hJ3kL5mN7pQ9rS1tU3v/640?wx_fmt=jpeg"
     assert first.media == [{"type": "image", "url": image}]
     assert f'<img src="{image}">' in first.html
@@ -302,7 +302,7 @@ def test_bridge_post_takes_body_time_and_images_from_the_page() -> None:
     post = cleaned(bridge_post(entry, page, native_id="Jx0dT8lR2vN6bQ4mH7kP1w", account=ACCOUNT))
     assert post.published_at == datetime.fromtimestamp(1713009660, SHANGHAI)  # not the bridge's 12:01 GMT
     assert post.text == ("4月13日，菏泽市第33届牡丹文化旅游节在曹州牡丹园开幕。\n本届牡丹节以“牡丹花开\xa0香飘世界”为主题，"
-                         "持续至5月10日。\n开幕当天共接待游客<10万>人次。\n来源：市牡丹办")  # image paragraphs hold no text
+                         "持续至5月10日。\n开幕当天共接待游客<10万>人次。")  # image paragraphs hold no text; no 来源 footer
     assert [m["url"].rsplit("/", 2)[-2][:6] for m in post.media] == ["Hk3Lm5", "Zy8Xw7"]
     assert "data:image/gif" not in post.html and "visibility" not in post.html
     assert (post.title, post.author, post.url, post.kind) == ("第33届菏泽牡丹文化旅游节开幕", "市牡丹办", PAGE_URL, ARTICLE)

@@ -55,7 +55,7 @@ def cleaned(post: Post) -> Post:
 
 def post_record(post: Post) -> dict[str, Any]:
     record = dataclasses.asdict(cleaned(post))
-    for name in ("raw", "body", "text_norm", "flags"):
+    for name in ("raw", "body", "text_norm", "flags", "alerts", "minhash", "digest"):
         del record[name]
     record["published_at"] = post.published_at.isoformat()
     return record

@@ -122,6 +122,6 @@ def test_a_post_whose_detail_is_refused_keeps_its_listed_text_and_time(hostile: 
     assert stored["text"] == "已删除前抓到的原文"
     assert stored["published_at"].isoformat() == "2019-06-26T00:15:00+00:00"  # 昨天 08:15 in Shanghai
     repo = one.repo()
-    [post] = [p for batch in repo.posts.iter_stored() for _, p in batch]
+    [post] = [p for batch in repo.posts.iter_stored() for _, _, p in batch]
     repo.close()
     assert post.extra["time_approximate"] is True

@@ -257,7 +257,8 @@ def test_retweets_and_deleted_originals(crawled: dict[str, list[dict[str, Any]]]
 def test_press_releases_are_cross_posted_with_edits(truth: dict[str, Any]) -> None:
     releases = [p for p in truth["posts"] if p["press_release"]]
     variants = {p["variant"] for p in releases}
-    assert variants == {"release", "retweet", "prefixed", "short", "traditional"}
+    assert variants == {"release", "retweet", "prefixed", "short", "traditional", "hashtag", "teaser", "sourced",
+                        "punctuated"}
     by_key: dict[str, set[str]] = {}
     for post in releases:
         by_key.setdefault(post["press_release"], set()).add(post["account"])
@@ -266,6 +267,9 @@ def test_press_releases_are_cross_posted_with_edits(truth: dict[str, Any]) -> No
     assert prefixed["text"].startswith("【菏泽发布】")
     traditional = next(p for p in releases if p["variant"] == "traditional")
     assert any(ch in traditional["text"] for ch in "發們區後們會與時")
+    assert next(p for p in releases if p["variant"] == "hashtag")["text"].startswith("#菏泽#")
+    assert "全文" in next(p for p in releases if p["variant"] == "teaser")["text"]
+    assert "来源" in next(p for p in releases if p["variant"] == "sourced")["text"]
 
 
 def test_legacy_accounts_show_relative_times(client: httpx.Client, crawled: dict[str, list[dict[str, Any]]]) -> None:
