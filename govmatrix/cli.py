@@ -21,12 +21,14 @@ from govmatrix import __version__
 from govmatrix.clock import Clock
 from govmatrix.config import Settings, load_settings
 from govmatrix.errors import ConfigError, MatrixError, StoreError
+from govmatrix.models import KINDS, REVIEW_STATES
 from govmatrix.tz import parse_instant
 
 Command = Callable[[argparse.Namespace, Settings, Clock], int]
 SANDBOX_URL = "http://127.0.0.1:8700"
 # Commands that never crawl run without the WeChat secrets; they say which accounts cannot be crawled.
-NO_SECRETS = frozenset({"init", "accounts", "status", "feed", "exchange"})
+NO_SECRETS = frozenset({"init", "accounts", "status", "feed", "exchange", "followers", "rankings", "exchanges",
+                        "report"})
 
 
 def _local(value: datetime | None, tz: tzinfo) -> str:
@@ -93,11 +95,16 @@ def cmd_status(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
 
 
 def cmd_feed(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    from govmatrix.matrix.feed import feed
+    from govmatrix.matrix.feed import also_posted_line, page
     from govmatrix.render import clip, table
+    from govmatrix.storage.feed import FeedQuery
 
-    records = feed(_repo(settings), settings.tz, department=args.department, platform=args.platform,  # type: ignore[arg-type]
-                   since=args.since, until=args.until, limit=args.limit)
+    query = FeedQuery(
+        department=args.department, platform=args.platform, account=args.account, kind=args.kind,
+        review_state=args.review_state, since=args.since, until=args.until, alerts=args.alerts, flag=args.flag,
+        search=args.search, collapsed=args.cluster == "collapsed", order=args.order, limit=args.limit)
+    result = page(_repo(settings), settings.tz, query, args.after)  # type: ignore[arg-type]
+    records = result.records
     if args.format == "json":
         print(json.dumps(records, ensure_ascii=False, indent=2))
     elif args.format == "jsonl":
@@ -105,8 +112,10 @@ def cmd_feed(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
             print(json.dumps(record, ensure_ascii=False))
     else:
         rows = [(r["published_at"][:16].replace("T", " "), r["platform"], clip(r["account"], 12),
-                 clip(r["title"] or r["text"], 60)) for r in records]
+                 clip(" ".join(filter(None, (r["title"] or r["text"], also_posted_line(r)))), 72)) for r in records]
         print(table(("published", "platform", "account", "text"), rows))
+    if result.cursor:
+        print(f"more: add --after {result.cursor}", file=sys.stderr)
     return 0
 
 
@@ -130,6 +139,27 @@ def cmd_reprocess(args: argparse.Namespace, settings: Settings, clock: Clock) ->
 
     repo = _repo(settings, write=True)
     return passes.reprocess_command(repo, settings, clock, platform=args.platform, since=args.since)  # type: ignore[arg-type]
+
+
+def cmd_monthly(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from govmatrix import monthly
+
+    month = monthly.month_arg(args.month, clock.now(), settings)
+    print(monthly.show(_repo(settings), settings, args.command, month, args.format,  # type: ignore[arg-type]
+                       getattr(args, "department", None)))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from pathlib import Path
+
+    from govmatrix import monthly
+
+    month = monthly.month_arg(args.month, clock.now(), settings)
+    out = monthly.write(_repo(settings), settings, args.kind, month, args.format,  # type: ignore[arg-type]
+                        Path(args.out) if args.out else None)
+    print(f"{args.kind} report for {month} written to {out}")
+    return 0
 
 
 def cmd_exchange(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
@@ -213,6 +243,16 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--platform", choices=_platforms())
     f.add_argument("--since", type=_time_arg, help="published at or after (ISO 8601, Asia/Shanghai if no offset)")
     f.add_argument("--until", type=_time_arg, help="published before")
+    f.add_argument("--account", help="account name or platform id")
+    f.add_argument("--kind", choices=KINDS)
+    f.add_argument("--review-state", choices=REVIEW_STATES)
+    f.add_argument("--alerts", action="store_true", help="only posts with an alert")
+    f.add_argument("--flag", help="only posts with this flag (mojibake, charset_replaced, ...; * for any)")
+    f.add_argument("--search", help="words or a phrase, traditional or simplified (two characters or more use the index)")
+    f.add_argument("--cluster", choices=("expanded", "collapsed"), default="expanded",
+                   help="collapsed: each near-duplicate cluster once, with the accounts that also posted it")
+    f.add_argument("--order", choices=("newest", "alerts"), default="newest")
+    f.add_argument("--after", help="the cursor a previous page printed")
     f.add_argument("--limit", type=int, default=50)
     f.add_argument("--format", choices=("table", "json", "jsonl"), default="table")
     f.set_defaults(func=cmd_feed)
@@ -224,6 +264,21 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("action", choices=("rebuild",), help="rebuild: derive every session again from stored posts")
     e.add_argument("--account", help="only this forum account (its native id)")
     e.set_defaults(func=cmd_exchange)
+    month_help = "YYYY-MM (default: last month)"
+    for name, what in (("followers", "follower statistics of a month"), ("rankings", "rankings and indices of a month"),
+                       ("exchanges", "the online exchanges of a month, missed first")):
+        m = sub.add_parser(name, help=what)
+        m.add_argument("--month", help=month_help)
+        if name == "followers":
+            m.add_argument("--department", help="only this department (full name or part of it)")
+        m.add_argument("--format", choices=("table", "json"), default="table")
+        m.set_defaults(func=cmd_monthly)
+    rp = sub.add_parser("report", help="write a monthly report file")
+    rp.add_argument("kind", choices=("followers", "exchange", "matrix"))
+    rp.add_argument("--month", help=month_help)
+    rp.add_argument("--format", choices=("xlsx", "html", "csv"), default="xlsx")
+    rp.add_argument("--out", help="the file to write (default: [reports] dir / KIND-YYYY-MM.FORMAT)")
+    rp.set_defaults(func=cmd_report)
     return parser
 
 

@@ -16,6 +16,7 @@ import os
 import re
 import tomllib
 from collections.abc import Iterator
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -131,6 +132,12 @@ class PipelineSettings(_Strict):
     dedup: DedupSettings = DedupSettings()
 
 
+class ReportSettings(_Strict):
+    dir: str = "reports"  # where the scheduler writes last month's reports on the 1st
+    formats: list[Literal["xlsx", "html", "csv"]] = ["xlsx", "html"]
+    exchange_since: date | None = None  # running totals of the online exchanges from this day (default: all)
+
+
 class PlatformSettings(_Strict):
     """What every platform has; a crawler's own model adds its keys and its real default base URL."""
 
@@ -195,6 +202,7 @@ class Settings(_Strict):
     scheduler: SchedulerSettings = SchedulerSettings()
     pipelines: PipelineSettings = PipelineSettings()
     alerts: list[AlertRule] = []
+    reports: ReportSettings = ReportSettings()
     platforms: dict[str, Any] = {}
     departments: list[DepartmentSettings] = []
     path: str = DEFAULT_CONFIG

@@ -8,7 +8,6 @@ history comes from real crawls), then shows what was stored.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -30,9 +29,18 @@ DEMO_RATE = 200.0  # requests per second and platform: politeness is for the rea
 
 NOT_YET = (
     "the web UI (review queue, dashboards, micro-site pages): not built yet",
-    "monthly follower reports in Excel and HTML, rankings and indices: not built yet",
     "the micro-site JSON Feed and Atom output: not built yet",
 )
+
+
+def write_reports(repo: Repo, settings: Settings, now: datetime) -> None:
+    """The month so far as the department's report (the scheduler writes complete months on the 1st)."""
+    from govmatrix import monthly
+    from govmatrix.matrix.period import Month
+
+    month = Month.of(now.astimezone(settings.tz).date())
+    paths = [monthly.write(repo, settings, "matrix", month, fmt, None) for fmt in ("xlsx", "html")]
+    print(f"\nthe monthly report of {month} so far: {', '.join(map(str, paths))} (govmatrix report --help)")
 
 
 def sandbox_address(settings: Settings) -> tuple[str, int]:
@@ -64,6 +72,7 @@ def run_demo(settings: Settings, days: int = DEMO_DAYS, start: datetime = DEMO_S
                 advance_clock(sandbox.url, 86_400)
             crawl_day(repo, settings, sandbox.state.now)
         show(repo, settings)
+        write_reports(repo, settings, sandbox.state.now)
     for line in NOT_YET:
         print(f"not there yet: {line}")
     return 0
@@ -81,7 +90,7 @@ def crawl_day(repo: Repo, settings: Settings, now: datetime) -> None:
 
 
 def show(repo: Repo, settings: Settings) -> None:
-    counts = Counter(row["platform"] for row in repo.posts.feed(limit=10**7))
+    counts = repo.posts.platform_counts()
     print("\nposts stored: " + ", ".join(f"{p} {n}" for p, n in sorted(counts.items())))
     rows = [(r["published_at"][:16].replace("T", " "), r["platform"], clip(r["account"], 14),
              clip(r["title"] or r["text"], 50)) for r in feed(repo, settings.tz, limit=8)]
@@ -99,4 +108,5 @@ def show(repo: Repo, settings: Settings) -> None:
     answered = sum(s.get("answered", 0) or 0 for s in sessions)
     asked = sum(s.get("questions", 0) or 0 for s in sessions)
     print(f"\nonline exchanges on the forum: {len(sessions)} sessions, {asked} questions, {answered} answered")
-    print("\nnext: govmatrix status | govmatrix feed --format json | govmatrix run (keeps it fresh)")
+    print("\nnext: govmatrix status | govmatrix feed --search 疫苗 | govmatrix followers | govmatrix rankings |"
+          " govmatrix exchanges | govmatrix run (keeps it fresh)")

@@ -12,6 +12,9 @@ REPOST = "repost"
 ARTICLE = "article"
 THREAD = "thread"
 REPLY = "reply"
+KINDS = (ORIGINAL, REPOST, ARTICLE, THREAD, REPLY)
+# Review states of a post: nothing reaches the micro-site unless approved or pinned.
+REVIEW_STATES = ("pending", "approved", "hidden", "pinned")
 
 
 @dataclass

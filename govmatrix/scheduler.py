@@ -37,6 +37,7 @@ log = logging.getLogger("govmatrix.scheduler")
 TICK_SECONDS = 15.0
 MISFIRE_GRACE = 60  # a job that could not start on time still runs if at most this late
 SHUTDOWN_GRACE = 5.0  # SIGTERM: in-flight crawls get this long, then they are abandoned
+REPORTS_AT = (6, 0)  # on the 1st, local time: last month is complete, datacube has yesterday
 SNAPSHOT_AT = (23, 30)  # local time: every account of a snapshot platform gets a follower snapshot each day
 
 
@@ -153,6 +154,18 @@ class MatrixScheduler:
         self.repo.accounts.mark_due(now, ids)
         return len(ids)
 
+    async def monthly_reports(self) -> list[str]:
+        """Last month's reports into ``[reports] dir`` (run on the 1st); a failure is logged, never raised."""
+        from govmatrix import monthly
+
+        try:
+            paths = await asyncio.to_thread(monthly.write_last_month, self.repo, self.settings, self.clock.now())
+        except (OSError, MatrixError) as exc:
+            log.error("monthly reports: %s", exc)
+            return []
+        log.info("monthly reports written: %s", ", ".join(map(str, paths)))
+        return [str(p) for p in paths]
+
     async def run_once(self) -> list[RefreshOutcome]:
         """One pass: claim everything due, refresh it all, wait, return the outcomes (for cron users)."""
         release_dead_leases(self.repo)
@@ -174,6 +187,9 @@ class MatrixScheduler:
         scheduler.add_job(self.daily_snapshot, CronTrigger(hour=SNAPSHOT_AT[0], minute=SNAPSHOT_AT[1],
                                                            timezone=self.settings.tz),
                           id="daily-snapshot", **common)
+        scheduler.add_job(self.monthly_reports, CronTrigger(day=1, hour=REPORTS_AT[0], minute=REPORTS_AT[1],
+                                                            timezone=self.settings.tz),
+                          id="monthly-reports", **common)
         return scheduler
 
     async def serve(self, stop: asyncio.Event | None = None) -> None:

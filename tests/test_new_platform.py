@@ -15,6 +15,7 @@ import pytest
 from govmatrix.cli import main
 from govmatrix.crawlers import base
 from govmatrix.sandbox.app import SandboxConfig, SandboxServer
+from govmatrix.storage.feed import FeedQuery
 from govmatrix.storage.repo import Repo
 from govmatrix.tz import SHANGHAI
 
@@ -135,7 +136,7 @@ def test_a_platform_in_a_temporary_package_validates_and_crawls(toy: SandboxServ
     assert main(["--config", str(config), "--now", START.isoformat(), "crawl", "--platform", "toy"]) == 0
     assert "toy bulletin 通知公告: 3 new" in capsys.readouterr().out
     repo = Repo.open(f"sqlite:///{tmp_path / 'toy.db'}")
-    stored = {(r["native_id"], r["title"], r["text"]) for r in repo.posts.feed(platform="toy")}
+    stored = {(r["native_id"], r["title"], r["text"]) for r in repo.feed.page(FeedQuery(platform="toy"))}
     truth = {(p["native_id"], p["title"], p["text"]) for p in
              toy.truth(platforms=["toy"])["posts"]}
     assert stored == truth and len(stored) == 3  # cleaned by the same pipelines as every platform

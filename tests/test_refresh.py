@@ -19,6 +19,7 @@ from govmatrix.crawlers.base import CrawlContext, Crawler
 from govmatrix.errors import FetchError, StoreError
 from govmatrix.models import Account, CrawlResult, Post
 from govmatrix.refresh import CrawlerPool, RefreshOutcome, refresh_account, refresh_many
+from govmatrix.storage.feed import FeedQuery
 from govmatrix.storage.repo import Repo, UpsertCounts
 
 NOW = datetime(2016, 7, 2, tzinfo=UTC)
@@ -76,7 +77,7 @@ def test_a_crawl_goes_through_the_pipelines_into_the_store(scripted: tuple[Setti
     outcome = run(settings, repo)
     assert outcome.ok and outcome.counts == UpsertCounts(new=2)
     assert outcome.warnings == ["post 2: link 'javascript:alert(1)' is not http(s), dropped"]
-    [row] = [r for r in repo.posts.feed() if r["native_id"] == "1"]
+    [row] = [r for r in repo.feed.page(FeedQuery()) if r["native_id"] == "1"]
     assert row["text"] == "市消協發佈\n消費警示"  # the clean pipeline ran
     [run_row] = repo.runs.of_account(outcome.account.id)
     assert (run_row["status"], run_row["warnings"], run_row["warning_samples"]) == ("ok", 1, outcome.warnings)
@@ -89,7 +90,7 @@ def test_a_post_dated_in_the_future_is_dated_when_first_seen(scripted: tuple[Set
         Post(platform="scripted", native_id="f", published_at=datetime(2100, 1, 1, tzinfo=UTC), body="未来")])]
     assert run(settings, repo).counts == UpsertCounts(new=1)
     assert run(settings, repo).counts == UpsertCounts()  # the same platform value again: unchanged
-    [row] = repo.posts.feed()
+    [row] = repo.feed.page(FeedQuery())
     assert row["published_at"] == NOW and row["flags"] == ["future_date"]
 
 

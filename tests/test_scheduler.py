@@ -80,6 +80,18 @@ def test_daily_snapshot_marks_accounts_without_one(repo: Repo, tmp_path: Path) -
     assert len(repo.accounts.due(NOW)) == 10
 
 
+def test_the_monthly_job_writes_last_months_reports(repo: Repo, tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, BASE), env={})
+    settings = settings.model_copy(update={"reports": settings.reports.model_copy(update={"dir": str(tmp_path / "r")})})
+    first_of_july = datetime(2016, 7, 1, 6, 0, tzinfo=NOW.tzinfo)
+    paths = asyncio.run(MatrixScheduler(settings, repo, Clock(fixed=first_of_july)).monthly_reports())
+    names = sorted(Path(p).name for p in paths)
+    assert names == sorted(f"{k}-2016-06.{f}" for k in ("matrix", "followers", "exchange") for f in ("xlsx", "html"))
+    assert all(Path(p).stat().st_size > 1000 for p in paths)
+    blocked = settings.model_copy(update={"reports": settings.reports.model_copy(update={"dir": "/proc/no"})})
+    assert asyncio.run(MatrixScheduler(blocked, repo, Clock(fixed=first_of_july)).monthly_reports()) == []
+
+
 def test_jobs_have_fixed_ids_and_safe_options(repo: Repo, tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, BASE), env={})
 
@@ -88,11 +100,13 @@ def test_jobs_have_fixed_ids_and_safe_options(repo: Repo, tmp_path: Path) -> Non
         return {job.id: job for job in scheduler.get_jobs()}
 
     built = asyncio.run(jobs())
-    assert set(built) == {"refresh-tick", "daily-snapshot"}
-    tick, snap = built["refresh-tick"], built["daily-snapshot"]
+    assert set(built) == {"refresh-tick", "daily-snapshot", "monthly-reports"}
+    tick, snap, reports = built["refresh-tick"], built["daily-snapshot"], built["monthly-reports"]
     assert isinstance(tick.trigger, IntervalTrigger) and tick.trigger.interval == timedelta(seconds=5)  # type: ignore[attr-defined]
     assert isinstance(snap.trigger, CronTrigger)  # type: ignore[attr-defined]
-    for job in (tick, snap):
+    first = reports.trigger.get_next_fire_time(None, NOW)  # type: ignore[attr-defined]
+    assert (first.day, first.hour) == (1, 6) and first > NOW
+    for job in (tick, snap, reports):
         assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 60)  # type: ignore[attr-defined]
 
 

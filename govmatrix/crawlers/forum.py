@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -40,6 +40,7 @@ class ForumOptions(AccountOptions):
     speakers: list[str] = []  # the department's forum users; empty: the account's own id
     title_pattern: str | None = None  # a regular expression for session titles; empty: the built-in names
     suggestion_keywords: list[str] = ["建议"]  # a citizen post with one of these is a suggestion
+    frequency: Literal["monthly", "weekly"] = "monthly"  # how often the department must hold a session
 
     @field_validator("title_pattern")
     @classmethod

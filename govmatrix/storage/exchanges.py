@@ -139,6 +139,16 @@ class ExchangeStore(Store):
                 q.asked_at, q.native_id)).all()
         return [dict(r._mapping) for r in rows]
 
+    def question_rows(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """Every question of the sessions starting in [since, until), with its session's account and
+        end: account_id, session_id, asked_at, answered_at, answer_delay (seconds), suggestion, end_at."""
+        s, q = t.exchange_sessions.c, t.exchange_questions.c
+        query = select(s.account_id, q.session_id, q.asked_at, q.answered_at, q.answer_delay, q.suggestion,
+                       s.end_at).select_from(t.exchange_questions.join(t.exchange_sessions, q.session_id == s.id)).where(
+            s.start_at >= since, s.start_at < until)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query).all()]
+
     def account_summary(self, *, since: datetime | None = None, until: datetime | None = None,
                         department: str | None = None) -> list[dict[str, Any]]:
         """Per account, over sessions starting in [since, until): sessions held, questions, answered,

@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from govmatrix.models import Post
 from govmatrix.storage import schema as t
 from govmatrix.storage.base import Store, chunks
 from govmatrix.storage.runs import UpsertCounts
+from govmatrix.storage.search import SearchIndex
 
 # Columns a re-crawl may change; id, first_seen_at, account, review state and cluster stay as first stored.
 _UPDATABLE = (
@@ -112,6 +113,10 @@ def to_post(row: Any) -> Post:
 
 
 class PostStore(Store):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.search = SearchIndex(self.postgres)
+
     def known_ids(self, platform: str, native_ids: Iterable[str]) -> set[str]:
         """Which of these ids are already stored (for incremental crawls)."""
         ids = list(dict.fromkeys(native_ids))
@@ -123,14 +128,16 @@ class PostStore(Store):
                     p.platform == platform, self.among(p.native_id, batch))).scalars())
         return found
 
-    def _hashes(self, conn: Connection, batch: Sequence[Post]) -> dict[tuple[str, str], str]:
+    def _stored(self, conn: Connection, posts: Sequence[Post], column: str) -> dict[tuple[str, str], Any]:
+        """A column of the stored copies of some posts, by (platform, native id)."""
         p = t.posts.c
-        stored: dict[tuple[str, str], str] = {}
-        for platform in {post.platform for post in batch}:
-            ids = [post.native_id for post in batch if post.platform == platform]
-            query = select(p.native_id, p.content_hash).where(p.platform == platform, self.among(p.native_id, ids))
-            stored.update({(platform, nid): h for nid, h in conn.execute(query).all()})
-        return stored
+        out: dict[tuple[str, str], Any] = {}
+        for platform in {post.platform for post in posts}:
+            ids = [post.native_id for post in posts if post.platform == platform]
+            query = select(p.native_id, getattr(p, column)).where(
+                p.platform == platform, self.among(p.native_id, ids))
+            out.update({(platform, nid): value for nid, value in conn.execute(query).all()})
+        return out
 
     def changed(self, posts: Sequence[Post]) -> list[Post]:
         """The posts that are new or differ from the stored copy (the ones worth processing)."""
@@ -138,7 +145,7 @@ class PostStore(Store):
         out: list[Post] = []
         with self.engine.connect() as conn:
             for batch in chunks(unique):
-                stored = self._hashes(conn, batch)
+                stored = self._stored(conn, batch, "content_hash")
                 for post in batch:
                     post.digest = content_hash(post)  # before the pipelines change the display title
                     if stored.get((post.platform, post.native_id)) != post.digest:
@@ -157,18 +164,25 @@ class PostStore(Store):
         return total
 
     def _upsert_batch(self, conn: Connection, account_id: int, batch: Sequence[Post], now: datetime) -> UpsertCounts:
-        stored = self._hashes(conn, batch)
+        stored = self._stored(conn, batch, "content_hash")
         sqlite_style = not self.postgres
         seen = sqlite_time(now) if sqlite_style else now
-        rows, new = [], 0
+        rows, written = [], []
         for post in batch:
             digest = content_hash(post)
             before = stored.get((post.platform, post.native_id))
             if before != digest:
-                new += before is None
+                written.append((post, before is None))
                 rows.append(row_values(post, account_id, seen, digest, sqlite_style))
-        if rows:
-            conn.exec_driver_sql(upsert_sql("?" if sqlite_style else "%s"), rows)
+        if not rows:
+            return UpsertCounts(0, 0)
+        # SQLite's contentless index forgets a row only by the terms it was indexed with
+        old = {} if self.postgres else self._stored(conn, [p for p, new in written if not new], "text_norm")
+        conn.exec_driver_sql(upsert_sql("?" if sqlite_style else "%s"), rows)
+        ids = self._stored(conn, [post for post, _new in written], "id")
+        self.search.replace(conn, [(ids[(p.platform, p.native_id)], old.get((p.platform, p.native_id)), p.text_norm)
+                                   for p, _new in written])
+        new = sum(is_new for _post, is_new in written)
         return UpsertCounts(new, len(rows) - new)
 
     def iter_stored(self, *, platform: str | None = None, since: datetime | None = None,
@@ -207,7 +221,13 @@ class PostStore(Store):
         statement = update(t.posts).where(t.posts.c.id == bindparam("_id")).values(
             {c: bindparam(c) for c in _PROCESSED})
         with self.engine.begin() as conn:
+            old: dict[int, str] = {}
+            if not self.postgres:
+                for batch in chunks([post_id for post_id, _post in rows]):
+                    old.update(conn.execute(select(t.posts.c.id, t.posts.c.text_norm).where(
+                        t.posts.c.id.in_(list(batch)))).all())
             conn.execute(statement, changes)
+            self.search.replace(conn, [(post_id, old.get(post_id), post.text_norm) for post_id, post in rows])
         return len(changes)
 
     def of_threads(self, account_id: int, tids: Sequence[str]) -> list[Post]:
@@ -235,28 +255,8 @@ class PostStore(Store):
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def feed(self, *, department: str | None = None, platform: str | None = None, since: datetime | None = None,
-             until: datetime | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Newest posts first, with their account and department names."""
-        p, a, d = t.posts.c, t.accounts.c, t.departments.c
-        query = select(
-            p.id, p.platform, p.native_id, p.url, p.title, p.text, p.published_at, p.reposts, p.comments, p.likes,
-            p.reads, p.kind, p.review_state, p.flags, p.author, p.cluster_id, p.alerts, p.alert_level,
-            a.name.label("account"), d.name.label("department"),
-            d.short_name.label("department_short"),
-        ).select_from(t.posts.join(t.accounts, p.account_id == a.id).outerjoin(
-            t.departments, a.department_id == d.id))
-        conditions = []
-        if department:
-            conditions.append(or_(d.name == department, d.short_name == department))
-        if platform:
-            conditions.append(p.platform == platform)
-        if since:
-            conditions.append(p.published_at >= since)
-        if until:
-            conditions.append(p.published_at < until)
-        if conditions:
-            query = query.where(and_(*conditions))
-        query = query.order_by(p.published_at.desc(), p.id.desc()).limit(limit)
+    def platform_counts(self) -> dict[str, int]:
+        """How many posts are stored per platform."""
+        p = t.posts.c
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query).all()]
+            return {platform: int(n) for platform, n in conn.execute(select(p.platform, func.count()).group_by(p.platform)).all()}

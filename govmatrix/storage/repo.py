@@ -1,5 +1,6 @@
 """The store's one facade: ``repo.accounts``, ``repo.posts``, ``repo.snapshots``, ``repo.runs``,
-``repo.exchanges``, ``repo.reviews``, ``repo.clusters``. Every read and write of the store goes through it; all the SQL
+``repo.exchanges``, ``repo.reviews``, ``repo.clusters``, ``repo.feed``,
+``repo.figures``. Every read and write of the store goes through it; all the SQL
 lives in the modules behind it, one per concern, each the same on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from govmatrix.storage.accounts import AccountSpec, AccountStore, SyncReport
 from govmatrix.storage.clusters import ClusterStore
 from govmatrix.storage.db import BUSY_TIMEOUT, check_initialised, make_engine
 from govmatrix.storage.exchanges import ExchangeStore
+from govmatrix.storage.feed import FeedStore
+from govmatrix.storage.figures import FigureStore
 from govmatrix.storage.posts import PostStore
 from govmatrix.storage.reviews import ReviewStore
 from govmatrix.storage.runs import RunStore, UpsertCounts
@@ -25,6 +28,8 @@ class Repo:
         self.engine = engine
         self.accounts = AccountStore(engine)
         self.posts = PostStore(engine)
+        self.feed = FeedStore(engine)
+        self.figures = FigureStore(engine)
         self.snapshots = SnapshotStore(engine)
         self.runs = RunStore(engine)
         self.exchanges = ExchangeStore(engine)

@@ -8,10 +8,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from govmatrix.models import REVIEW_STATES
 from govmatrix.storage import schema as t
 from govmatrix.storage.base import Store
 
-STATES = ("pending", "approved", "hidden", "pinned")
+STATES = REVIEW_STATES
 
 
 class ReviewStore(Store):

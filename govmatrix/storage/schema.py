@@ -122,7 +122,7 @@ posts = Table(
     Column("minhash", LargeBinary, nullable=True),  # the dedup signature of text_norm
     UniqueConstraint("platform", "native_id", name="uq_posts_platform_native"),
     Index("ix_posts_account_published", "account_id", "published_at"),
-    Index("ix_posts_published", "published_at"),
+    Index("ix_posts_published_id", "published_at", "id"),  # keyset paging of the feed, newest first
     Index("ix_posts_cluster", "cluster_id"),
     Index("ix_posts_unclustered", "published_at", postgresql_where=text("cluster_id IS NULL AND minhash IS NOT NULL"),
           sqlite_where=text("cluster_id IS NULL AND minhash IS NOT NULL")),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import tzinfo
+from datetime import date, tzinfo
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 
 from govmatrix.models import FollowerSnapshot
 from govmatrix.storage import schema as t
@@ -39,3 +39,19 @@ class SnapshotStore(Store):
             rows = conn.execute(select(t.follower_snapshots).where(s.account_id == account_id).order_by(
                 s.day, s.source)).all()
         return [dict(r._mapping) for r in rows]
+
+    def between(self, first: date, last: date, sources: Sequence[str]) -> list[dict[str, Any]]:
+        """Every account's snapshots of some sources for the local days [first, last], plus each
+        account's and source's last snapshot before ``first`` (what a series carries into the
+        period), ordered by account, source and day. Fields: account_id, day, source, followers,
+        followers_lower_bound, extra."""
+        s = t.follower_snapshots.c
+        columns = (s.account_id, s.day, s.source, s.followers, s.followers_lower_bound, s.extra)
+        before = select(s.account_id, s.source, func.max(s.day).label("day")).where(
+            s.day < first, s.source.in_(list(sources))).group_by(s.account_id, s.source).subquery()
+        carried = select(*columns).join(before, and_(
+            s.account_id == before.c.account_id, s.source == before.c.source, s.day == before.c.day))
+        inside = select(*columns).where(s.day >= first, s.day <= last, s.source.in_(list(sources)))
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for query in (carried, inside) for r in conn.execute(query).all()]
+        return sorted(rows, key=lambda r: (r["account_id"], r["source"], r["day"]))

@@ -27,6 +27,7 @@ from govmatrix.refresh import refresh_many
 from govmatrix.sandbox.app import SandboxConfig, SandboxServer
 from govmatrix.storage.db import make_engine, migrate
 from govmatrix.storage.exchanges import ExchangeStore
+from govmatrix.storage.feed import FeedQuery
 from govmatrix.storage.repo import Repo
 from govmatrix.tz import SHANGHAI
 from tests.conftest import ROOT
@@ -221,7 +222,7 @@ def test_deleted_threads_are_skipped_and_a_page_past_the_cap_ends_the_list() -> 
 
 
 def stored_posts(repo: Repo) -> dict[str, dict[str, Any]]:
-    return {r["native_id"]: r for r in repo.posts.feed(platform="forum", limit=100_000)}
+    return {r["native_id"]: r for r in repo.feed.page(FeedQuery(platform="forum", limit=100_000))}
 
 
 def expected_posts(truth: dict[str, Any]) -> dict[str, tuple[Any, ...]]:

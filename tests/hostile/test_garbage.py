@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from govmatrix.storage.feed import FeedQuery
+
 from .conftest import Hostile, Request, one_account
 from .test_bounds import LIST, thread_page
 
@@ -25,7 +27,7 @@ def rss(titles: list[str], encoding: str = "utf-8") -> str:
 def rows(one: Any) -> dict[str, dict[str, Any]]:
     repo = one.repo()
     try:
-        return {r["native_id"]: r for r in repo.posts.feed()}
+        return {r["native_id"]: r for r in repo.feed.page(FeedQuery())}
     finally:
         repo.close()
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from govmatrix.cli import main
+from govmatrix.storage.feed import FeedQuery
 
 from .conftest import Hostile, Request, one_account
 
@@ -29,7 +30,7 @@ def item(n: int, **fields: str) -> dict[str, Any]:
 def rows(one: Any) -> dict[str, dict[str, Any]]:
     repo = one.repo()
     try:
-        return {r["native_id"]: r for r in repo.posts.feed()}
+        return {r["native_id"]: r for r in repo.feed.page(FeedQuery())}
     finally:
         repo.close()
 

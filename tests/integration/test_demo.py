@@ -21,6 +21,7 @@ def free_port() -> int:
 def test_demo_crawls_every_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("GOVMATRIX_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
+    monkeypatch.chdir(tmp_path)  # the reports go to [reports] dir, relative to where govmatrix runs
     config = sandbox_settings(tmp_path, f"http://127.0.0.1:{free_port()}")
     assert main(["--config", str(config), "demo", "--days", "2"]) == 0
     out = capsys.readouterr().out
@@ -31,6 +32,8 @@ def test_demo_crawls_every_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert platform in stored
     assert "菏泽发布" in out and "online exchanges on the forum:" in out
     assert "not there yet: the web UI" in out
+    assert "the monthly report of 2016-06 so far: reports/matrix-2016-06.xlsx, reports/matrix-2016-06.html" in out
+    assert (tmp_path / "reports" / "matrix-2016-06.xlsx").stat().st_size > 5000
 
 
 def test_demo_refuses_settings_not_pointing_at_a_local_sandbox(tmp_path: Path,

@@ -26,6 +26,7 @@ from govmatrix.sandbox.app import SandboxConfig, SandboxServer
 from govmatrix.sandbox.remote import advance_clock
 from govmatrix.sandbox.simkit import traditional
 from govmatrix.storage.db import make_engine, migrate
+from govmatrix.storage.feed import FeedQuery
 from govmatrix.storage.repo import AccountSpec, Repo
 from govmatrix.tz import SHANGHAI
 from tests.integration.conftest import sandbox_settings
@@ -160,7 +161,7 @@ def _store(repo: Repo, native_id: str, account: str, text: str, at: datetime) ->
 
 
 def _clusters(repo: Repo) -> dict[str, int | None]:
-    return {row["native_id"]: row["cluster_id"] for row in repo.posts.feed(limit=1000)}
+    return {row["native_id"]: row["cluster_id"] for row in repo.feed.page(FeedQuery(limit=1000))}
 
 
 def _releases(n: int) -> list[str]:
@@ -257,7 +258,7 @@ def test_precision_and_recall_against_the_sandbox_truth(seed: int, tmp_path: Pat
             asyncio.run(refresh_many(repo.accounts.find(enabled_only=True), repo, settings,
                                      Clock(fixed=sandbox.state.now)))
         truth = dict(_truth_key(p) for p in sandbox.truth()["posts"])
-    stored = [(row["platform"], row["native_id"], row["cluster_id"], row["text"]) for row in repo.posts.feed(limit=100_000)]
+    stored = [(row["platform"], row["native_id"], row["cluster_id"], row["text"]) for row in repo.feed.page(FeedQuery(limit=100_000))]
     repo.close()
     known = [(truth[(p, n)], cluster, text) for p, n, cluster, text in stored if (p, n) in truth]
     assert len(known) >= 0.99 * len(stored) and len(known) > 1000

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from govmatrix.models import REPOST, FollowerSnapshot, Post
 from govmatrix.storage import schema as t
 from govmatrix.storage.db import current_revision, head_revision, make_engine, migrate
+from govmatrix.storage.feed import FeedQuery
 from govmatrix.storage.repo import AccountSpec, Repo, UpsertCounts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -107,7 +108,7 @@ def test_time_round_trip(repo: Repo) -> None:
         stored = conn.execute(select(t.posts.c.published_at)).scalar_one()
     assert stored == datetime(2016, 7, 2, 6, 22, tzinfo=UTC)
     assert stored.utcoffset() == timedelta(0)
-    [row] = repo.posts.feed()
+    [row] = repo.feed.page(FeedQuery())
     assert row["published_at"].astimezone(SHANGHAI).isoformat() == "2016-07-02T14:22:00+08:00"
 
 
