@@ -128,6 +128,19 @@ class ExchangeSession:
     questions: list[ExchangeQuestion] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ArticleStats:
+    """An owned WeChat article's figures from datacube (``getarticletotal``), cumulative to ``stat_date``."""
+
+    msgid: str  # "<mid>_<idx>": the mid and idx of the article's permanent link
+    ref_date: date  # its publication day
+    title: str
+    stat_date: date
+    reads: int
+    shares: int
+    favorites: int
+
+
 @dataclass
 class CrawlResult:
     """What one crawl of one account produced, before it is stored.
@@ -137,5 +150,6 @@ class CrawlResult:
 
     posts: list[Post] = field(default_factory=list)
     snapshots: list[FollowerSnapshot] = field(default_factory=list)
+    article_stats: list[ArticleStats] = field(default_factory=list)
     cursor: dict[str, Any] | None = None  # new resume state, None = unchanged
     warnings: list[str] = field(default_factory=list)

@@ -92,3 +92,56 @@ def test_status_flags_accounts_failing_for_days(config: Path, capsys: pytest.Cap
     assert main(["--config", str(config), "--now", "2016-07-04T09:00", "status"]) == 0
     late = capsys.readouterr().out
     assert "ATTENTION" in late and "2016-07-01 08:00" in late and "1 accounts need attention" in late
+
+
+def test_feed_search_pages_and_collapsed_clusters(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from govmatrix.pipelines.clean import normalise
+
+    repo, _ = initialize(load_settings(config), datetime(2016, 7, 1, tzinfo=SHANGHAI))
+    [account] = repo.accounts.find()
+    at = datetime(2016, 7, 2, 9, 0, tzinfo=SHANGHAI)
+    texts = ["全市疫苗接种点名单公布", "疫苗接種點名單公佈", "冬季供暖热线开通"]
+    repo.posts.upsert(account.id, [Post(platform="weibo", native_id=str(i), text=t, text_norm=normalise(t),
+                                        published_at=at.replace(minute=i)) for i, t in enumerate(texts)], at)
+    repo.engine.dispose()
+    assert main(["--config", str(config), "feed", "--search", "疫苗", "--limit", "1", "--format", "json"]) == 0
+    out = capsys.readouterr()
+    assert [r["native_id"] for r in json.loads(out.out)] == ["1"]  # the traditional copy, found by its simplified form
+    cursor = out.err.strip().removeprefix("more: add --after ")
+    assert main(["--config", str(config), "feed", "--search", "疫苗", "--limit", "1", "--format", "json",
+                 "--after", cursor]) == 0
+    out = capsys.readouterr()
+    assert [r["native_id"] for r in json.loads(out.out)] == ["0"] and out.err == ""
+    assert main(["--config", str(config), "feed", "--after", "garbage"]) == 2
+    assert "not a cursor of this feed" in capsys.readouterr().err
+    assert main(["--config", str(config), "feed", "--cluster", "collapsed", "--search", "供暖"]) == 0
+    assert "冬季供暖热线开通" in capsys.readouterr().out
+
+
+def test_monthly_commands_and_report_files(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from govmatrix.models import FollowerSnapshot
+
+    repo, _ = initialize(load_settings(config), datetime(2016, 7, 1, tzinfo=SHANGHAI))
+    [account] = repo.accounts.find()
+    repo.snapshots.upsert(account.id, [
+        FollowerSnapshot(taken_at=datetime(2016, 5, 31, 22, tzinfo=SHANGHAI), followers=280_000),
+        FollowerSnapshot(taken_at=datetime(2016, 6, 30, 22, tzinfo=SHANGHAI), followers=283_500)], SHANGHAI)
+    repo.engine.dispose()
+    now = ["--config", str(config), "--now", "2016-07-03T10:00"]
+    assert main([*now, "followers"]) == 0  # last month by default
+    out = capsys.readouterr().out
+    assert "2016年6月各账号粉丝增长" in out and "283,500" in out and "3,500" in out and "1.25%" in out
+    assert main([*now, "followers", "--month", "2016-06", "--format", "json"]) == 0
+    [table] = [t for t in json.loads(capsys.readouterr().out)["tables"] if t["title"].endswith("各账号粉丝增长")]
+    assert table["rows"][0]["月末粉丝"] == 283_500 and table["rows"][0]["增长"] == 3500
+    assert main([*now, "rankings", "--month", "2016-06"]) == 0
+    assert "粉丝总数排名" in capsys.readouterr().out
+    assert main([*now, "exchanges", "--month", "2016-06"]) == 0
+    assert "网上在线交流开展情况" in capsys.readouterr().out
+    assert main([*now, "followers", "--month", "2016-13"]) == 2
+    assert "--month: expected YYYY-MM" in capsys.readouterr().err
+    for fmt in ("xlsx", "html", "csv"):
+        out_file = tmp_path / f"m.{fmt}"
+        assert main([*now, "report", "matrix", "--month", "2016-06", "--format", fmt, "--out", str(out_file)]) == 0
+        assert out_file.stat().st_size > 1000
+    assert "matrix report for 2016-06 written to" in capsys.readouterr().out

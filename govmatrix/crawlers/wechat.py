@@ -8,7 +8,8 @@ allows few calls a day, so each crawl makes at most ``DATACUBE_CALLS``: daily to
 (``getusersummary``) from ``datacube_flow_day`` with the calls left; a 90-day backfill
 (``backfill_days``, or from ``start_date``) thus takes three daily crawls. Invalid datacube days
 (given twice, outside the window asked, not numbers) are skipped with a warning; an empty answer
-never advances a resume day.
+never advances a resume day. The calls left read articles' reads and shares (``getarticletotal``,
+one call per publication day from ``datacube_article_day``, once its 7 days of figures are over).
 
 Other accounts: the RSS bridge feed (conditional GET, like ``feeds``), and for each entry not stored
 yet its public article page for the full body and exact time. Fetching is here; parsing is in
@@ -31,7 +32,7 @@ from govmatrix.crawlers.base import CrawlContext, HttpCrawler
 from govmatrix.crawlers.feeds import fetch_feed
 from govmatrix.crawlers.http import Budget
 from govmatrix.crawlers.incremental import select_new
-from govmatrix.errors import ConfigError
+from govmatrix.errors import ConfigError, FetchError, ParseError
 from govmatrix.models import CrawlResult, Post
 from govmatrix.tz import SHANGHAI
 
@@ -43,6 +44,8 @@ TOKEN_MARGIN = 300  # seconds: refresh a token this long before it expires
 DATACUBE_CALLS = 13  # per crawl, both endpoints together: 13 seven-day windows hold 91 days
 EMPTY_RETRIES = 3  # crawls an empty oldest window is asked again before it counts as truly empty
 CUMULATE_DAY, FLOW_DAY, EMPTY_TRIES = "datacube_day", "datacube_flow_day", "datacube_empty_tries"  # cursor keys
+ARTICLE_DAY = "datacube_article_day"  # cursor key: the last publication day whose article figures were read
+ARTICLE_DAYS = 7  # datacube counts an article's reads for 7 days
 # RSSHub's account route; hid 1 is the account's default homepage. Set bridge_path for anything else.
 DEFAULT_BRIDGE_PATH = "/wechat/mp/homepage/{biz}/1"
 
@@ -190,7 +193,27 @@ class WechatCrawler(HttpCrawler):
             if covered >= resume:
                 cursor[key] = covered.isoformat()
         result.snapshots += wxp.follower_snapshots(found[CUMULATE_DAY].values, found[FLOW_DAY].values)
+        await self._article_stats(ctx, result, cursor, calls, last)
         result.cursor = cursor
+
+    async def _article_stats(self, ctx: CrawlContext, result: CrawlResult, cursor: dict[str, Any], calls: int,
+                             last: date) -> None:
+        """Each article's reads and shares, one ``getarticletotal`` call per publication day, with
+        the calls the follower series left: a day is asked once its articles' 7 days of figures are
+        over (datacube counts no longer), so one call gives their final figures. The endpoint is
+        retired upstream ("停止维护"): when it fails, that is a warning, never a failed crawl."""
+        day, complete = self._resume(ctx, ARTICLE_DAY), last - timedelta(days=ARTICLE_DAYS - 1)
+        while calls > 0 and day <= complete:
+            try:
+                data = await self.call_api("/datacube/getarticletotal", _dates((day, day)), ctx)
+                stats, warnings = wxp.parse_article_total(data, account=ctx.native_id, day=day)
+            except (FetchError, ParseError) as exc:  # the figures are extra: the crawl keeps what it has
+                result.warnings.append(f"getarticletotal: {exc}; article figures resume from {day} next crawl")
+                return
+            result.article_stats += stats
+            result.warnings += warnings
+            cursor[ARTICLE_DAY] = day.isoformat()
+            day, calls = day + timedelta(days=1), calls - 1
 
     def _skip_empty(self, ctx: CrawlContext, key: str, fetched: list[tuple[wxp.Window, int]], resume: date,
                     cursor: dict[str, Any], result: CrawlResult) -> date:

@@ -20,7 +20,7 @@ from parsel import Selector
 
 from govmatrix.crawlers.feeds_parse import MAX_NATIVE_ID, FeedEntry, content_key, load_json
 from govmatrix.errors import FetchError, LoginRequired, ParseError, RateLimited
-from govmatrix.models import ARTICLE, FollowerSnapshot, Post
+from govmatrix.models import ARTICLE, ArticleStats, FollowerSnapshot, Post
 from govmatrix.pipelines.clean import html_to_text
 from govmatrix.tz import SHANGHAI
 
@@ -104,7 +104,8 @@ def parse_news_item(item: dict[str, Any], *, article_id: str, index: int, publis
     """One ``news_item`` of a published item; its native id is ``<article_id>_<index>`` (index from 1)."""
     content = str(item.get("content") or "")
     extra = {"digest": str(item.get("digest") or ""), "article_id": article_id, "index": index,
-             "cover": str(item.get("thumb_url") or ""), "source_url": str(item.get("content_source_url") or "")}
+             "cover": str(item.get("thumb_url") or ""), "source_url": str(item.get("content_source_url") or ""),
+             "msgid": msgid_of(str(item.get("url") or ""))}  # how datacube's article figures name it
     return Post(platform=PLATFORM, native_id=f"{article_id}_{index}", published_at=published_at,
                 title=str(item.get("title") or ""), author=str(item.get("author") or ""), body=content,
                 url=str(item.get("url") or ""), kind=ARTICLE, media=article_images(content), extra=extra, raw=item)
@@ -199,6 +200,39 @@ def parse_cumulate(data: dict[str, Any], *, account: str, window: Window, days: 
             continue
         days.add(day, total, "getusercumulate")
     return len(rows)
+
+
+_MSGID = re.compile(r"\d+_\d+")
+
+
+def parse_article_total(data: dict[str, Any], *, account: str, day: date) -> tuple[list[ArticleStats], list[str]]:
+    """The articles of one ``getarticletotal`` day with their last ``details`` row (the figures are
+    cumulative); a row that is not one is skipped with a warning."""
+    rows = data.get("list")
+    if not isinstance(rows, list):
+        raise ParseError("getarticletotal: answer without a list", platform=PLATFORM, account=account)
+    out, warnings = [], []
+    for row in rows:
+        try:
+            msgid, details = str(row["msgid"]), row["details"]
+            if date.fromisoformat(str(row["ref_date"])) != day or not _MSGID.fullmatch(msgid) or not details:
+                raise ValueError(row)
+            last = max(details, key=lambda d: str(d["stat_date"]))
+            figures = [_count(last.get(k)) for k in ("int_page_read_count", "share_count", "add_to_fav_count")]
+            if any(f is None for f in figures):
+                raise ValueError(row)
+            out.append(ArticleStats(msgid, day, str(row.get("title") or ""), date.fromisoformat(str(last["stat_date"])),
+                                    *figures))  # type: ignore[arg-type]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            warnings.append(f"getarticletotal: {day} row {str(row)[:80]} skipped")
+    return out, warnings
+
+
+def msgid_of(url: str) -> str | None:
+    """``<mid>_<idx>`` of an article's permanent link (what datacube calls its msgid)."""
+    query = parse_qs(urlsplit(url).query)
+    mid, idx = query.get("mid", [""])[0], query.get("idx", [""])[0]
+    return f"{mid}_{idx}" if mid.isdigit() and idx.isdigit() else None
 
 
 def parse_summary(data: dict[str, Any], *, account: str, window: Window, days: DatacubeDays) -> int:

@@ -214,9 +214,10 @@ def _totals(stats: Sequence[AccountFollowers], key: Any) -> list[Total]:
     return sorted(out, key=lambda t: (-t.followers, t.name))
 
 
-def followers_report(repo: Repo, month: Month, *, department: str | None = None) -> FollowerReport:
-    """The month's follower statistics of every followed account (Weibo and WeChat)."""
-    accounts = [a for a in repo.accounts.find() if department in (None, a.department)]
+def followers_report(repo: Repo, month: Month) -> FollowerReport:
+    """The month's follower statistics of every followed account (Weibo and WeChat) that is enabled
+    or has a reading in the month."""
     eve = month.first - timedelta(days=1)
     rows = repo.snapshots.between(eve, month.last, (*TOTAL_SOURCES, FLOW_SOURCE))
-    return build(accounts, rows, month)
+    read = {row["account_id"] for row in rows if row["day"] >= month.first}
+    return build([a for a in repo.accounts.find() if a.enabled or a.id in read], rows, month)

@@ -48,7 +48,7 @@ def build(accounts: Sequence[Account], figures: Sequence[dict[str, Any]], month:
         by_account[row["account_id"]].append({
             "kind": row["kind"], "day": row["published_at"].astimezone(tz).date(), "reposts": row["reposts"],
             "comments": row["comments"], "likes": row["likes"], "reads": row["reads"], "wow": None,
-            "shares": (row["extra"] or {}).get("shares"), "index": (row["extra"] or {}).get("index", 1)})
+            "shares": row.get("shares"), "index": (row["extra"] or {}).get("index", 1)})
     out = []
     for account in accounts:
         values = account_indices(account.platform, by_account.get(account.id, []), month.days)

@@ -33,6 +33,7 @@ from govmatrix.sandbox.state import SHANGHAI
 from govmatrix.sandbox.wechat_api import (
     ApiError,
     api_response,
+    article_total,
     article_url,
     batchget,
     datacube,
@@ -73,6 +74,8 @@ class WechatPlatform(SimulatedPlatform):
                       methods=["GET", "POST"]),
                 Route("/datacube/getusercumulate", self.endpoint("wechat.datacube", self._api(self._cumulate)),
                       methods=["GET", "POST"]),
+                Route("/datacube/getarticletotal", self.endpoint("wechat.datacube", self._api(self._articles)),
+                      methods=["POST"]),
                 Route("/datacube/getusersummary", self.endpoint("wechat.datacube", self._api(self._summary)),
                       methods=["GET", "POST"]),
             ],
@@ -165,6 +168,9 @@ class WechatPlatform(SimulatedPlatform):
     def _summary(self, account: WorldAccount, body: dict[str, Any], request: Request) -> dict[str, Any]:
         return datacube(self.articles, account, body, self.state.now, cumulate=False)
 
+    def _articles(self, account: WorldAccount, body: dict[str, Any], request: Request) -> dict[str, Any]:
+        return article_total(self.articles, account, body, self.state.now)
+
     # -- pages and bridge ---------------------------------------------------------------------
 
     def _page(self, found: tuple[Publish, NewsItem] | None, request: Request) -> Response:
@@ -210,7 +216,7 @@ class WechatPlatform(SimulatedPlatform):
                 continue
             for publish in reversed(self.articles.published(account, query.now)):
                 if query.covers(publish.at):
-                    posts.extend(_truth_posts(publish))
+                    posts.extend(_truth_posts(publish, self.articles))
             if account.options.get("owned"):
                 followers.extend(self._truth_followers(account, query))
         return {"posts": posts, "followers": followers, "exchanges": []}
@@ -223,13 +229,16 @@ class WechatPlatform(SimulatedPlatform):
                  "followers": self.articles.fan_day(account, d).cumulate} for d in range(0, last + 1)]
 
 
-def _truth_posts(publish: Publish) -> list[dict[str, Any]]:
+def _truth_posts(publish: Publish, ww: WechatWorld) -> list[dict[str, Any]]:
+    """The articles of a publish; an owned account's also with their datacube figures after 7 days
+    (``figures``: reads, shares, favourites), what getarticletotal reports once the days are over."""
     account = publish.account
+    owned = bool(account.options.get("owned"))
     return [{"platform": "wechat", "account": account.native_id, "native_id": item.short_id, "kind": "article",
              "title": item.title, "text": item.text, "published_at": iso_local(publish.at),
              "clean_text": item.text.removesuffix("\n" + item.footer), "press_release": item.press_release,
              "url": f"/mp/s/{item.short_id}", "parent_native_id": None, "reposts": None, "comments": None,
              "likes": None, "reads": None, "author": item.author, "owned": bool(account.options.get("owned")),
              "article_id": publish.article_id, "idx": item.idx, "biz": biz_of(account), "mid": str(publish.mid),
-             "sn": item.sn}
+             "sn": item.sn, "figures": list(ww.article_reads(publish, item, 6)) if owned else None}
             for item in publish.items if not item.deleted]

@@ -143,3 +143,32 @@ def datacube(ww: WechatWorld, account: WorldAccount, body: dict[str, Any], now: 
             rows.extend({"ref_date": ref, "user_source": s, "new_user": new, "cancel_user": cancel}
                         for s, new, cancel in fans.sources)
     return {"list": rows}
+
+
+def article_total(ww: WechatWorld, account: WorldAccount, body: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """``getarticletotal`` for one ref_date (span 1): each article published that day, with one
+    ``details`` row per day after it (at most 7, up to yesterday), cumulative. ``msgid`` is
+    ``<mid>_<idx>``, the mid and idx of the article's permanent link."""
+    begin, end = _parse_date(body.get("begin_date")), _parse_date(body.get("end_date"))
+    today = now.astimezone(SHANGHAI).date()
+    if end != begin or end >= today:
+        raise ApiError(61501)
+    index = (begin - ww.world.first_day).days
+    rows: list[dict[str, Any]] = []
+    for publish in ww.publishes_on(account, index) if index >= 0 else ():
+        if publish.at > now:
+            continue
+        for item in publish.items:
+            if item.deleted:
+                continue
+            details = []
+            for after in range(min(MAX_SPAN_DAYS, (today - begin).days)):
+                reads, shares, favs = ww.article_reads(publish, item, after)
+                details.append({"stat_date": (begin + timedelta(days=after)).isoformat(),
+                                "target_user": account.followers, "int_page_read_user": int(reads * 0.8),
+                                "int_page_read_count": reads, "ori_page_read_user": 0, "ori_page_read_count": 0,
+                                "share_user": int(shares * 0.9), "share_count": shares,
+                                "add_to_fav_user": favs, "add_to_fav_count": favs})
+            rows.append({"ref_date": begin.isoformat(), "msgid": f"{publish.mid}_{item.idx}", "title": item.title,
+                         "details": details})
+    return {"list": rows}

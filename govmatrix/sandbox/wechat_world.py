@@ -59,6 +59,9 @@ class Publish:
     items: tuple[NewsItem, ...]
 
 
+READ_CURVE = (0.55, 0.75, 0.85, 0.91, 0.95, 0.98, 1.0)  # an article's reads by day after publication
+
+
 @dataclass(frozen=True)
 class FanDay:
     """One row of follower analytics: the day's total and the per-source gains and losses."""
@@ -87,6 +90,17 @@ class WechatWorld:
         self.by_appid = {str(a.options["appid"]): a for a in self.accounts if a.options.get("owned")}
         self._days: dict[tuple[int, int], tuple[Publish, ...]] = {}
         self._lock = threading.Lock()
+
+    # -- article figures (datacube getarticletotal) -----------------------------------------
+
+    def article_reads(self, publish: Publish, item: NewsItem, days_after: int) -> tuple[int, int, int]:
+        """(reads, shares, favourites) of an article, cumulative by the end of ``days_after`` days
+        after its publication day (0: that day); datacube stops counting after day 6."""
+        r = self.world.rng("wechat-reads", publish.account.index, publish.day, publish.n, item.idx)
+        total = int(publish.account.followers * r.uniform(0.02, 0.25) / item.idx) + r.randint(0, 40)
+        share = READ_CURVE[min(days_after, len(READ_CURVE) - 1)]
+        reads = int(total * share)
+        return reads, int(reads * r.uniform(0.01, 0.06)), int(reads * r.uniform(0.002, 0.01))
 
     # -- publishes ------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The store's one facade: ``repo.accounts``, ``repo.posts``, ``repo.snapshots``, ``repo.runs``,
 ``repo.exchanges``, ``repo.reviews``, ``repo.clusters``, ``repo.feed``,
-``repo.figures``. Every read and write of the store goes through it; all the SQL
+``repo.figures``, ``repo.articles``. Every read and write of the store goes through it; all the SQL
 lives in the modules behind it, one per concern, each the same on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from govmatrix.storage.accounts import AccountSpec, AccountStore, SyncReport
+from govmatrix.storage.articles import ArticleStore
 from govmatrix.storage.clusters import ClusterStore
 from govmatrix.storage.db import BUSY_TIMEOUT, check_initialised, make_engine
 from govmatrix.storage.exchanges import ExchangeStore
@@ -30,6 +31,7 @@ class Repo:
         self.posts = PostStore(engine)
         self.feed = FeedStore(engine)
         self.figures = FigureStore(engine)
+        self.articles = ArticleStore(engine)
         self.snapshots = SnapshotStore(engine)
         self.runs = RunStore(engine)
         self.exchanges = ExchangeStore(engine)

@@ -129,6 +129,24 @@ posts = Table(
     Index("ix_posts_cluster_run", "cluster_run"),
 )
 
+# An owned WeChat article's figures from datacube (getarticletotal); ``post_id`` is the stored
+# article it belongs to (found by its msgid, ``posts.extra.msgid``), NULL until that is stored.
+article_stats = Table(
+    "article_stats", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("msgid", String(64), nullable=False),
+    Column("ref_date", Date, nullable=False),
+    Column("title", Text, nullable=False, default=""),
+    Column("stat_date", Date, nullable=False),
+    Column("reads", BigInteger, nullable=False),
+    Column("shares", BigInteger, nullable=False),
+    Column("favorites", BigInteger, nullable=False),
+    Column("post_id", BigInteger, ForeignKey("posts.id"), nullable=True),
+    UniqueConstraint("account_id", "msgid", name="uq_article_stats_account_msgid"),
+    Index("ix_article_stats_post", "post_id"),
+)
+
 follower_snapshots = Table(
     "follower_snapshots", metadata,
     Column("id", BigId, primary_key=True),

@@ -18,22 +18,17 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, func, literal_column, select, text
 
 _RUN = re.compile(r"[^\W_]+")  # letters and digits: a bigram never spans punctuation or a space
 _FOLD = 2_147_483_629  # a prime below 2**31: terms fit PostgreSQL's int4
 
 
-def term(pair: str) -> int:
-    return (ord(pair[0]) * 1_114_112 + ord(pair[1])) % _FOLD
-
-
 def terms(value: str) -> list[int]:
-    """The distinct bigram terms of a search form, sorted."""
-    out: set[int] = set()
-    for run in _RUN.findall(value.casefold()):
-        out.update(term(run[i : i + 2]) for i in range(len(run) - 1))
-    return sorted(out)
+    """The distinct bigram terms of a search form, sorted: each pair of neighbouring letters or digits
+    (``_RUN``'s characters: ``str.isalnum``), as (first code point × 0x110000 + second) folded into 31 bits."""
+    codes = [ord(c) if c.isalnum() else -1 for c in value.casefold()]
+    return sorted({(a * 1_114_112 + b) % _FOLD for a, b in zip(codes, codes[1:], strict=False) if a >= 0 and b >= 0})
 
 
 def phrases(query: str) -> list[str]:
@@ -69,15 +64,27 @@ class SearchIndex:
         conn.exec_driver_sql("INSERT INTO post_search (rowid, grams) VALUES (?, ?)",
                              [(post_id, _words(new)) for post_id, _old, new in rows])
 
-    def matching(self, query: str) -> tuple[Any, dict[str, Any]]:
-        """A condition on posts.id for the posts whose search form holds every bigram
-        of the query, and its parameters; the caller adds the exact substring check."""
+    def hits(self, query: str) -> Any:
+        """A select of the ids of the posts whose search form holds every bigram of the query (a
+        superset: the caller adds the exact substring check)."""
         wanted = sorted({t for phrase in phrases(query) for t in terms(phrase)})
         if self.postgres:
-            return (text("posts.id IN (SELECT post_id FROM post_grams WHERE grams @> CAST(:grams AS int[]))"),
-                    {"grams": wanted})
-        return (text("posts.id IN (SELECT rowid FROM post_search WHERE post_search MATCH :grams)"),
-                {"grams": " AND ".join(f'"{t}"' for t in wanted)})
+            return select(literal_column("post_id").label("id")).select_from(text("post_grams")).where(
+                text("grams @> CAST(:grams AS int[])").bindparams(grams=wanted))
+        return select(literal_column("rowid").label("id")).select_from(text("post_search")).where(
+            text("post_search MATCH :grams").bindparams(grams=" AND ".join(f'"{t}"' for t in wanted)))
+
+    def estimate(self, conn: Connection, query: str) -> int:
+        """About how many posts hold every bigram of the query (an upper bound, read off the index)."""
+        wanted = sorted({t for phrase in phrases(query) for t in terms(phrase)})
+        if not wanted:
+            return 0
+        if self.postgres:
+            return int(conn.execute(select(func.count()).select_from(self.hits(query).subquery())).scalar_one())
+        counts = conn.exec_driver_sql(
+            f"SELECT doc FROM post_search_vocab WHERE term IN ({', '.join('?' * len(wanted))})",
+            tuple(str(t) for t in wanted)).scalars().all()
+        return min(counts) if len(counts) == len(wanted) else 0
 
 
 def _words(value: str) -> str:
@@ -94,5 +101,6 @@ def create_sql(postgres: bool) -> list[str]:
     if postgres:
         return ["CREATE TABLE post_grams (post_id BIGINT PRIMARY KEY REFERENCES posts (id), grams INT[] NOT NULL)",
                 "CREATE INDEX ix_post_grams ON post_grams USING gin (grams)"]
-    return ["CREATE VIRTUAL TABLE post_search USING fts5(grams, content='', detail=none, "
-            "tokenize='unicode61')"]
+    return ["CREATE VIRTUAL TABLE post_search USING fts5(grams, content='', detail=none, tokenize='unicode61')",
+            # how many posts hold each term: what the feed's planner reads to pick its plan
+            "CREATE VIRTUAL TABLE post_search_vocab USING fts5vocab(post_search, 'row')"]

@@ -111,6 +111,8 @@ class FakeWechat:
         if end < begin or (end - begin).days >= 7 or end >= self.now.date():
             return error(61501, "date range error")
         days = [] if self.empty else [begin + timedelta(days=i) for i in range((end - begin).days + 1)]
+        if path.endswith("getarticletotal"):  # one article a day, mid n: published n days before now
+            return httpx.Response(200, json={"list": [self.article_total(d) for d in days]})
         if path.endswith("getusercumulate"):
             rows = [{"ref_date": d.isoformat(), "user_source": 0, "cumulate_user": 10_000 + d.toordinal() % 1000}
                     for d in days]
@@ -118,6 +120,12 @@ class FakeWechat:
             rows = [{"ref_date": d.isoformat(), "user_source": s, "new_user": d.day + s, "cancel_user": s}
                     for d in days for s in (0, 30)]
         return httpx.Response(200, json={"list": rows})
+
+    def article_total(self, day: date) -> dict[str, Any]:
+        n = (self.now - timedelta(hours=1)).date().toordinal() - day.toordinal()
+        details = [{"stat_date": (day + timedelta(days=k)).isoformat(), "int_page_read_count": 100 * (k + 1) + n,
+                    "share_count": str(k + n), "add_to_fav_count": k} for k in range(7)]
+        return {"ref_date": day.isoformat(), "msgid": f"{n}_1", "title": f"第{n}篇", "details": details[::-1]}
 
     def datacube_calls(self) -> int:
         return sum(n for path, n in self.calls.items() if path.startswith("/datacube/"))
@@ -210,12 +218,34 @@ def test_ninety_days_of_history_in_at_most_thirteen_datacube_calls() -> None:
 def test_the_next_day_needs_one_window_with_both_endpoints() -> None:
     fake = FakeWechat(now=NOW + timedelta(days=1))
     account = owned(start_date="2024-03-01")
-    account.cursor = {"datacube_day": YESTERDAY.isoformat(), "datacube_flow_day": YESTERDAY.isoformat()}
+    account.cursor = {"datacube_day": YESTERDAY.isoformat(), "datacube_flow_day": YESTERDAY.isoformat(),
+                      "datacube_article_day": (YESTERDAY - timedelta(days=6)).isoformat()}
     result = crawl(fake, account, now=NOW + timedelta(days=1))
-    assert fake.datacube_calls() == 2
+    assert fake.datacube_calls() == 3  # and one day of article figures, the day whose 7 days just ended
+    [stats] = result.article_stats
+    # the crawl's yesterday is YESTERDAY + 1; the day 7 days of figures before it
+    assert stats.ref_date == YESTERDAY - timedelta(days=5)
+    assert result.cursor is not None and result.cursor["datacube_article_day"] == str(stats.ref_date)
     total, flow = result.snapshots
     assert total.day(SHANGHAI) == flow.day(SHANGHAI) == NOW.date() and total.followers
     assert set(flow.extra) == {"new_user", "cancel_user"} and flow.followers is None
+
+
+def test_article_figures_use_the_calls_left_and_take_the_last_day() -> None:
+    fake = FakeWechat()
+    account = owned(start_date="2024-05-01")
+    account.cursor = {"datacube_day": YESTERDAY.isoformat(), "datacube_flow_day": YESTERDAY.isoformat()}
+    result = crawl(fake, account)
+    assert fake.datacube_calls() == 13  # the follower series is up to date: 13 publication days
+    days = [s.ref_date for s in result.article_stats]
+    assert days == [date(2024, 5, 1) + timedelta(days=i) for i in range(13)]
+    first = result.article_stats[0]
+    n = (NOW - timedelta(hours=1)).date().toordinal() - first.ref_date.toordinal()
+    # the last details row (the rows came newest first), shares sent as a string
+    assert (first.msgid, first.reads, first.shares, first.stat_date) == (f"{n}_1", 700 + n, 6 + n,
+                                                                           first.ref_date + timedelta(days=6))
+    assert result.cursor is not None and result.cursor["datacube_article_day"] == "2024-05-13"
+    assert {p.extra["msgid"] for p in result.posts} >= {"0_1", "1_1"}  # how posts name their figures
 
 
 def test_an_empty_answer_never_moves_the_resume_day() -> None:
@@ -419,3 +449,13 @@ async def crawl_city(sandbox: SandboxServer, settings: dict[str, Any], accounts:
             calls[account.native_id] = sandbox.state.requests["wechat.datacube"] - before
     await crawler.aclose()
     return calls
+
+
+def test_failing_article_figures_are_a_warning_not_a_failed_crawl() -> None:
+    fake = FakeWechat(quota=["/datacube/getarticletotal"])
+    account = owned(start_date="2024-05-01")
+    account.cursor = {"datacube_day": "2024-05-24", "datacube_flow_day": YESTERDAY.isoformat()}
+    result = crawl(fake, account)
+    assert totals(result) and result.posts and result.article_stats == []
+    assert any("getarticletotal" in w and "resume from 2024-05-01" in w for w in result.warnings)
+    assert result.cursor is not None and "datacube_article_day" not in result.cursor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,11 @@ from govmatrix.crawlers.wechat_parse import (
     covered_day,
     datacube_windows,
     follower_snapshots,
+    msgid_of,
     page_url,
     parse_api,
     parse_article_page,
+    parse_article_total,
     parse_batchget,
     parse_cumulate,
     parse_summary,
@@ -321,3 +324,22 @@ def test_bridge_post_without_any_date_is_a_parse_error() -> None:
     entry = FeedEntry(key="k", title="t", link="", content="x")
     with pytest.raises(ParseError, match="no date"):
         bridge_post(entry, None, native_id="n", account=ACCOUNT)
+
+
+def test_getarticletotal_takes_each_articles_last_day_and_skips_bad_rows() -> None:
+    # hand-written from the documented fields (reference: WeChat datacube getarticletotal)
+    data = json.loads((FIXTURES / "datacube_getarticletotal.json").read_text(encoding="utf-8"))
+    stats, warnings = parse_article_total(data, account="gh_test", day=date(2024, 5, 20))
+    assert [(s.msgid, s.stat_date, s.reads, s.shares, s.favorites) for s in stats] == [
+        ("2247483654_1", date(2024, 5, 21), 2704, 141, 18),  # cumulative: the later details row
+        ("2247483654_2", date(2024, 5, 20), 356, 9, 1),  # numbers sent as strings
+    ]
+    assert len(warnings) == 3  # another day's row, a row without details, a negative count
+    with pytest.raises(ParseError, match="getarticletotal: answer without a list"):
+        parse_article_total({"errcode": 0}, account="gh_test", day=date(2024, 5, 20))
+
+
+def test_an_articles_msgid_is_the_mid_and_idx_of_its_permanent_link() -> None:
+    url = "http://mp.weixin.qq.com/s?__biz=MzA5NjQ0MTY0Mw==&mid=2247483654&idx=2&sn=3b2d#rd"
+    assert msgid_of(url) == "2247483654_2"
+    assert msgid_of("https://mp.weixin.qq.com/s/AbCdEf") is None

@@ -37,4 +37,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_posts_published_id", "posts")
     op.create_index("ix_posts_published", "posts", ["published_at"])
-    op.execute("DROP TABLE post_grams" if op.get_bind().dialect.name == "postgresql" else "DROP TABLE post_search")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TABLE post_grams")
+    else:
+        op.execute("DROP TABLE post_search_vocab")
+        op.execute("DROP TABLE post_search")
