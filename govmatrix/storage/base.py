@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Insert, String, any_, bindparam
+from sqlalchemy import Engine, Insert, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 BATCH = 2000
@@ -30,5 +30,5 @@ class Store:
     def among(self, column: Any, values: Sequence[Any]) -> Any:
         """``column IN values``; on PostgreSQL one array parameter instead of one parameter per value."""
         if self.postgres:
-            return column == any_(bindparam(f"among_{column.name}", list(values), type_=postgresql.ARRAY(String)))
+            return column == any_(bindparam(f"among_{column.name}", list(values), type_=postgresql.ARRAY(column.type)))
         return column.in_(list(values))

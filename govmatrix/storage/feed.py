@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,15 +40,18 @@ class FeedQuery:
 
 
 BRANCHES = 64  # up to this many accounts, each account's newest posts are read from its own index
+# A word with more hits than about sqrt(page × posts) is common: walking the newest posts finds a page
+# sooner than reading every hit; the hits read to find out are bounded by these.
+MIN_HITS, MAX_HITS = 1_000, 20_000
 
 
 class FeedStore(Store):
     """The feed's reads. Which plan answers a page is chosen here, from the sizes involved, not left
     to the planners (SQLite's took the platform index and sorted half the store): the accounts a
-    filter allows are resolved first, and a search estimates its hits from the index. Without a
-    search, few accounts are read newest first from each one's index, many by walking the time index.
-    With one, either the hits are read and sorted (a rare word), or posts are read — the few
-    accounts' from their index, else newest first by time — probing the hits (a common word)."""
+    filter allows are resolved first, and a search reads a bounded number of hits from the index. A rare
+    word's hits are read and sorted. Otherwise few accounts are read newest first from each one's
+    own index, many by walking the time index, a common word checked on the way (a page of matches
+    comes soon). The planners misjudge a substring check and would walk for a rare word too."""
 
     def page(self, q: FeedQuery) -> list[dict[str, Any]]:
         """One page of the feed, with each post's account and department names."""
@@ -64,22 +68,28 @@ class FeedStore(Store):
         conditions = self._conditions(q)
         if q.after is not None:
             conditions.append(tuple_(*sort) < tuple_(*(literal(v, c.type) for v, c in zip(q.after, sort, strict=True))))
-        searching = bool(q.search) and not needs_scan(q.search or "")
-        index = SearchIndex(self.postgres)
+        searching = bool(phrases(q.search or "")) and not needs_scan(q.search or "")
         few = accounts is not None and len(accounts) <= BRANCHES
         if searching:
-            hits = index.hits(q.search or "")
-            if self._drive_from_hits(conn, q, index, accounts):
-                conditions.append(p.id.in_(hits))  # few hits: read them all, then sort
-            else:
-                conditions.append((p.id + 0).in_(hits))  # many: probe them while reading posts
-        elif few and q.order == "newest":
+            total = max(conn.execute(select(func.max(t.posts.c.id))).scalar() or 0, 1)
+            cap = min(max(int(math.sqrt(q.limit * total)), MIN_HITS), MAX_HITS)  # where walking starts to win
+            hits = SearchIndex(self.postgres).first_hits(conn, q.search or "", cap)
+            if len(hits) <= cap and self._read_hits(conn, q, len(hits), total, accounts):  # rare: read, sort
+                conditions.append(self.among(p.id, hits))
+                if accounts is not None:
+                    conditions.append((p.account_id + 0).in_(accounts))
+                return self._rows(self._ids(conditions, sort, q.limit), sort, q.limit)
+            # a common word: the exact check on the newest posts (or the few accounts') finds a page soon
+        if few and q.order == "newest":
             return self._branches(q, accounts or [], conditions, sort)
         if accounts is not None:
             # few accounts: read their posts from the account index; many: walk the time index
             conditions.append(p.account_id.in_(accounts) if few else (p.account_id + 0).in_(accounts))
-        return self._rows(select(t.posts.c.id).where(*conditions).order_by(*(c.desc() for c in sort))
-                          .limit(q.limit).subquery(), sort, q.limit)
+        return self._rows(self._ids(conditions, sort, q.limit), sort, q.limit)
+
+    @staticmethod
+    def _ids(conditions: list[Any], sort: list[Any], limit: int) -> Any:
+        return select(t.posts.c.id).where(*conditions).order_by(*(c.desc() for c in sort)).limit(limit).subquery()
 
     def _branches(self, q: FeedQuery, accounts: list[int], conditions: list[Any], sort: list[Any]) -> Any:
         """Each account's newest page from its own index, merged: no sort of more than a page per account."""
@@ -101,16 +111,14 @@ class FeedStore(Store):
         ).select_from(t.posts.join(ids, p.id == ids.c.id).join(t.accounts, p.account_id == a.id).outerjoin(
             t.departments, a.department_id == d.id)).order_by(*(c.desc() for c in sort)).limit(limit)
 
-    def _drive_from_hits(self, conn: Any, q: FeedQuery, index: SearchIndex, accounts: list[int] | None) -> bool:
+    def _read_hits(self, conn: Any, q: FeedQuery, hits: int, total: int, accounts: list[int] | None) -> bool:
         """Whether reading every hit costs less than walking posts until a page of hits is found."""
-        hits = index.estimate(conn, q.search or "")
-        total = max(conn.execute(select(func.max(t.posts.c.id))).scalar() or 0, 1)
         per_hit = q.limit * total / max(hits, 1)  # posts walked for a page of hits
         count = self._account_count(conn)
         if accounts is None:
             rows_to_walk = per_hit
-        elif len(accounts) <= BRANCHES:  # every post of these accounts is read from the account index
-            rows_to_walk = len(accounts) * total / count
+        elif len(accounts) <= BRANCHES:  # each branch walks at most its account's posts
+            rows_to_walk = len(accounts) * min(per_hit, total / count)
         else:
             rows_to_walk = per_hit * count / len(accounts)
         return 2 * hits <= rows_to_walk  # a hit is a random read, a walked post a sequential one
@@ -165,8 +173,9 @@ class FeedStore(Store):
         if q.collapsed:
             out.append(or_(p.cluster_id.is_(None), p.cluster_id == p.id))
         for phrase in phrases(q.search or ""):  # exact: the index only narrows the candidates
-            out.append(func.instr(func.lower(p.text_norm), phrase) > 0 if not self.postgres
-                       else func.strpos(func.lower(p.text_norm), phrase) > 0)
+            # a phrase is letters and digits only (no % or _); SQLite's LIKE ignores ASCII case
+            out.append(func.strpos(func.lower(p.text_norm), phrase) > 0 if self.postgres
+                       else p.text_norm.like(f"%{phrase}%"))
         if q.search is not None and not phrases(q.search):
             out.append(false())  # a query of punctuation only finds nothing
         return out

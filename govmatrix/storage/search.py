@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, literal_column, select, text
+from sqlalchemy import Connection, literal_column, select, text
 
 _RUN = re.compile(r"[^\W_]+")  # letters and digits: a bigram never spans punctuation or a space
 _FOLD = 2_147_483_629  # a prime below 2**31: terms fit PostgreSQL's int4
@@ -74,17 +74,9 @@ class SearchIndex:
         return select(literal_column("rowid").label("id")).select_from(text("post_search")).where(
             text("post_search MATCH :grams").bindparams(grams=" AND ".join(f'"{t}"' for t in wanted)))
 
-    def estimate(self, conn: Connection, query: str) -> int:
-        """About how many posts hold every bigram of the query (an upper bound, read off the index)."""
-        wanted = sorted({t for phrase in phrases(query) for t in terms(phrase)})
-        if not wanted:
-            return 0
-        if self.postgres:
-            return int(conn.execute(select(func.count()).select_from(self.hits(query).subquery())).scalar_one())
-        counts = conn.exec_driver_sql(
-            f"SELECT doc FROM post_search_vocab WHERE term IN ({', '.join('?' * len(wanted))})",
-            tuple(str(t) for t in wanted)).scalars().all()
-        return min(counts) if len(counts) == len(wanted) else 0
+    def first_hits(self, conn: Connection, query: str, cap: int) -> list[int]:
+        """The ids of up to ``cap + 1`` posts the index finds for the query (more than ``cap``: a common word)."""
+        return [int(i) for i in conn.execute(self.hits(query).limit(cap + 1)).scalars()]
 
 
 def _words(value: str) -> str:
@@ -101,6 +93,4 @@ def create_sql(postgres: bool) -> list[str]:
     if postgres:
         return ["CREATE TABLE post_grams (post_id BIGINT PRIMARY KEY REFERENCES posts (id), grams INT[] NOT NULL)",
                 "CREATE INDEX ix_post_grams ON post_grams USING gin (grams)"]
-    return ["CREATE VIRTUAL TABLE post_search USING fts5(grams, content='', detail=none, tokenize='unicode61')",
-            # how many posts hold each term: what the feed's planner reads to pick its plan
-            "CREATE VIRTUAL TABLE post_search_vocab USING fts5vocab(post_search, 'row')"]
+    return ["CREATE VIRTUAL TABLE post_search USING fts5(grams, content='', detail=none, tokenize='unicode61')"]

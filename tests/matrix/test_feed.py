@@ -91,11 +91,22 @@ def test_search_agrees_with_a_plain_substring_scan(repo: Repo) -> None:
     r = random.Random(7)
     alphabet = "食品安全疫苗供暖水电"
     texts = {str(i): "".join(r.choices(alphabet + "，", k=r.randint(3, 12))) for i in range(120)}
-    store(repo, *(post(k, v, int(k)) for k, v in texts.items()))
-    for _ in range(60):
+    platforms = {k: r.choice(("weibo", "wechat")) for k in texts}
+    store(repo, *(post(k, v, int(k), platform=platforms[k]) for k, v in texts.items()))
+    for n in range(90):  # rare and common words, with and without a filter, whole and paged: every plan
         query = "".join(r.choices(alphabet, k=r.randint(1, 4)))
-        expected = sorted((k for k, v in texts.items() if query in v), key=int, reverse=True)
-        assert ids(repo, search=query, limit=500) == expected, query
+        platform = (None, "weibo", "wechat")[n % 3]
+        expected = sorted((k for k, v in texts.items() if query in v and platform in (None, platforms[k])),
+                          key=int, reverse=True)
+        assert ids(repo, search=query, platform=platform, limit=500) == expected, query
+        seen, cursor = [], None
+        while True:
+            result = page(repo, SHANGHAI, FeedQuery(search=query, platform=platform, limit=3), cursor)
+            seen += [rec["native_id"] for rec in result.records]
+            if result.cursor is None:
+                break
+            cursor = result.cursor
+        assert seen == expected, query
 
 
 def test_filters(repo: Repo) -> None:

@@ -40,5 +40,4 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TABLE post_grams")
     else:
-        op.execute("DROP TABLE post_search_vocab")
         op.execute("DROP TABLE post_search")
