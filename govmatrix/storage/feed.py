@@ -73,7 +73,8 @@ class FeedStore(Store):
         if searching:
             total = max(conn.execute(select(func.max(t.posts.c.id))).scalar() or 0, 1)
             cap = min(max(int(math.sqrt(q.limit * total)), MIN_HITS), MAX_HITS)  # where walking starts to win
-            hits = SearchIndex(self.postgres).first_hits(conn, q.search or "", cap)
+            narrow = accounts if self.postgres else None  # PostgreSQL narrows the hits to the accounts in its index
+            hits = SearchIndex(self.postgres).first_hits(conn, q.search or "", cap, narrow)
             if len(hits) <= cap and self._read_hits(conn, q, len(hits), total, accounts):  # rare: read, sort
                 conditions.append(self.among(p.id, hits))
                 if accounts is not None:

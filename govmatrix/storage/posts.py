@@ -176,11 +176,12 @@ class PostStore(Store):
                 rows.append(row_values(post, account_id, seen, digest, sqlite_style))
         if not rows:
             return UpsertCounts(0, 0)
-        # SQLite's contentless index forgets a row only by the terms it was indexed with
-        old = {} if self.postgres else self._stored(conn, [p for p, new in written if not new], "text_norm")
+        # the search index is rewritten only where the search form changed (and SQLite's forgets a row by it)
+        old = self._stored(conn, [p for p, new in written if not new], "text_norm")
         conn.exec_driver_sql(upsert_sql("?" if sqlite_style else "%s"), rows)
         ids = self._stored(conn, [post for post, _new in written], "id")
-        self.search.replace(conn, [(ids[(p.platform, p.native_id)], old.get((p.platform, p.native_id)), p.text_norm)
+        self.search.replace(conn, account_id, [(ids[(p.platform, p.native_id)], old.get((p.platform, p.native_id)),
+                                                p.text_norm)
                                    for p, _new in written])
         new = sum(is_new for _post, is_new in written)
         return UpsertCounts(new, len(rows) - new)
@@ -221,13 +222,17 @@ class PostStore(Store):
         statement = update(t.posts).where(t.posts.c.id == bindparam("_id")).values(
             {c: bindparam(c) for c in _PROCESSED})
         with self.engine.begin() as conn:
-            old: dict[int, str] = {}
-            if not self.postgres:
-                for batch in chunks([post_id for post_id, _post in rows]):
-                    old.update(conn.execute(select(t.posts.c.id, t.posts.c.text_norm).where(
-                        t.posts.c.id.in_(list(batch)))).all())
+            stored: dict[int, tuple[int, str]] = {}  # post id: account id, search form before
+            for batch in chunks([post_id for post_id, _post in rows]):
+                stored.update((i, (a, norm)) for i, a, norm in conn.execute(select(
+                    t.posts.c.id, t.posts.c.account_id, t.posts.c.text_norm).where(t.posts.c.id.in_(list(batch)))))
             conn.execute(statement, changes)
-            self.search.replace(conn, [(post_id, old.get(post_id), post.text_norm) for post_id, post in rows])
+            by_account: dict[int, list[tuple[int, str | None, str]]] = {}
+            for post_id, post in rows:
+                account_id, before = stored[post_id]
+                by_account.setdefault(account_id, []).append((post_id, before, post.text_norm))
+            for account_id, changed in by_account.items():
+                self.search.replace(conn, account_id, changed)
         return len(changes)
 
     def of_threads(self, account_id: int, tids: Sequence[str]) -> list[Post]:

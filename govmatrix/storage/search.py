@@ -47,40 +47,50 @@ class SearchIndex:
     def __init__(self, postgres: bool) -> None:
         self.postgres = postgres
 
-    def replace(self, conn: Connection, rows: Sequence[tuple[int, str | None, str]]) -> None:
-        """Index (post id, the stored search form before this write or None, the new one)."""
+    def replace(self, conn: Connection, account_id: int, rows: Sequence[tuple[int, str | None, str]]) -> None:
+        """Index an account's (post id, the stored search form before this write or None, the new one);
+        a post whose search form did not change is left as it is."""
+        rows = [row for row in rows if row[1] != row[2]]
         if not rows:
             return
+        new_terms = [terms(new) for _id, _old, new in rows]
         if self.postgres:
             conn.exec_driver_sql(
-                "INSERT INTO post_grams (post_id, grams) VALUES (%s, %s) "
+                "INSERT INTO post_grams (post_id, account_id, grams) VALUES (%s, %s, %s) "
                 "ON CONFLICT (post_id) DO UPDATE SET grams = excluded.grams",
-                [(post_id, terms(new)) for post_id, _old, new in rows])
+                [(post_id, account_id, found) for (post_id, _old, _new), found in zip(rows, new_terms, strict=True)])
             return
         # A contentless FTS5 table forgets a row only when told the terms it was indexed with.
-        old = [("delete", post_id, _words(before)) for post_id, before, _new in rows if before is not None]
-        if old:
-            conn.exec_driver_sql("INSERT INTO post_search (post_search, rowid, grams) VALUES (?, ?, ?)", old)
+        before = [(post_id, old) for post_id, old, _new in rows if old is not None]
+        if before:
+            gone = [terms(old) for _id, old in before]
+            conn.exec_driver_sql("INSERT INTO post_search (post_search, rowid, grams) VALUES ('delete', ?, ?)",
+                                 [(post_id, _words(t)) for (post_id, _old), t in zip(before, gone, strict=True)])
         conn.exec_driver_sql("INSERT INTO post_search (rowid, grams) VALUES (?, ?)",
-                             [(post_id, _words(new)) for post_id, _old, new in rows])
+                             [(post_id, _words(t)) for (post_id, _old, _new), t in zip(rows, new_terms, strict=True)])
 
-    def hits(self, query: str) -> Any:
+    def hits(self, query: str, accounts: Sequence[int] | None = None) -> Any:
         """A select of the ids of the posts whose search form holds every bigram of the query (a
-        superset: the caller adds the exact substring check)."""
+        superset: the caller adds the exact substring check). On PostgreSQL ``accounts`` narrows it in
+        the index (a BitmapAnd of the terms' GIN and the account's btree); SQLite's FTS cannot."""
         wanted = sorted({t for phrase in phrases(query) for t in terms(phrase)})
         if self.postgres:
-            return select(literal_column("post_id").label("id")).select_from(text("post_grams")).where(
+            found: Any = select(literal_column("post_id").label("id")).select_from(text("post_grams")).where(
                 text("grams @> CAST(:grams AS int[])").bindparams(grams=wanted))
+            if accounts is not None:
+                found = found.where(text("account_id = ANY(CAST(:accounts AS int[]))").bindparams(
+                    accounts=list(accounts)))
+            return found
         return select(literal_column("rowid").label("id")).select_from(text("post_search")).where(
             text("post_search MATCH :grams").bindparams(grams=" AND ".join(f'"{t}"' for t in wanted)))
 
-    def first_hits(self, conn: Connection, query: str, cap: int) -> list[int]:
+    def first_hits(self, conn: Connection, query: str, cap: int, accounts: Sequence[int] | None = None) -> list[int]:
         """The ids of up to ``cap + 1`` posts the index finds for the query (more than ``cap``: a common word)."""
-        return [int(i) for i in conn.execute(self.hits(query).limit(cap + 1)).scalars()]
+        return [int(i) for i in conn.execute(self.hits(query, accounts).limit(cap + 1)).scalars()]
 
 
-def _words(value: str) -> str:
-    return " ".join(map(str, terms(value)))
+def _words(found: list[int]) -> str:
+    return " ".join(map(str, found))
 
 
 def is_index_table(name: str | None) -> bool:
@@ -91,6 +101,8 @@ def is_index_table(name: str | None) -> bool:
 def create_sql(postgres: bool) -> list[str]:
     """The statements that create the index (for the migration)."""
     if postgres:
-        return ["CREATE TABLE post_grams (post_id BIGINT PRIMARY KEY REFERENCES posts (id), grams INT[] NOT NULL)",
-                "CREATE INDEX ix_post_grams ON post_grams USING gin (grams)"]
+        return ["CREATE TABLE post_grams (post_id BIGINT PRIMARY KEY REFERENCES posts (id), "
+                "account_id INTEGER NOT NULL, grams INT[] NOT NULL)",
+                "CREATE INDEX ix_post_grams ON post_grams USING gin (grams)",
+                "CREATE INDEX ix_post_grams_account ON post_grams (account_id)"]
     return ["CREATE VIRTUAL TABLE post_search USING fts5(grams, content='', detail=none, tokenize='unicode61')"]

@@ -27,10 +27,11 @@ def upgrade() -> None:
     index, last = SearchIndex(postgres), 0
     while True:
         rows = conn.exec_driver_sql(
-            f"SELECT id, text_norm FROM posts WHERE id > {last} ORDER BY id LIMIT 5000").all()
+            f"SELECT id, account_id, text_norm FROM posts WHERE id > {last} ORDER BY id LIMIT 5000").all()
         if not rows:
             break
-        index.replace(conn, [(post_id, None, norm) for post_id, norm in rows])
+        for account_id in {row[1] for row in rows}:
+            index.replace(conn, account_id, [(post_id, None, norm) for post_id, a, norm in rows if a == account_id])
         last = rows[-1][0]
 
 
