@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from govmatrix.storage.db import make_engine
+from govmatrix.storage.db import make_engine, migrate
+from govmatrix.storage.repo import Repo
 
 PG_URL = os.environ.get("GOVMATRIX_TEST_DATABASE_URL", "")
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,3 +56,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         pytest.skip("PostgreSQL tests need GOVMATRIX_TEST_DATABASE_URL (set by .ci/run)")
     with pg_schema_url() as url:
         yield url
+
+
+@pytest.fixture
+def repo(db_url: str) -> Iterator[Repo]:
+    """A migrated, empty store on each backend; a module that needs accounts overrides it and syncs them."""
+    engine = make_engine(db_url)
+    migrate(engine)
+    yield Repo(engine)
+    engine.dispose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from govmatrix.clock import Clock
 from govmatrix.config import load_settings
 from govmatrix.scheduler import MatrixScheduler, SchedulerLocked, release_dead_leases, sqlite_lock
-from govmatrix.storage.db import make_engine, migrate
+from govmatrix.storage.db import make_engine
 from govmatrix.storage.repo import AccountSpec, Repo, UpsertCounts
 
 from .test_config import BASE, write
@@ -23,13 +22,9 @@ NOW = datetime(2016, 7, 2, 6, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def repo(db_url: str) -> Iterator[Repo]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    repo = Repo(engine)
+def repo(repo: Repo) -> Repo:
     repo.accounts.sync([AccountSpec("d", "d", "weibo", str(n), f"a{n}", True, None, {}) for n in range(10)])
-    yield repo
-    engine.dispose()
+    return repo
 
 
 def test_claims_are_exclusive_until_the_lease_expires(repo: Repo) -> None:

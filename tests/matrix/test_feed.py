@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,7 +11,6 @@ from govmatrix.errors import ConfigError
 from govmatrix.matrix.feed import also_posted_line, page
 from govmatrix.models import ORIGINAL, REPOST, Post
 from govmatrix.pipelines.clean import normalise
-from govmatrix.storage.db import make_engine, migrate
 from govmatrix.storage.feed import FeedQuery
 from govmatrix.storage.repo import AccountSpec, Repo
 from govmatrix.tz import SHANGHAI
@@ -22,18 +20,14 @@ T0 = datetime(2016, 7, 1, 8, 0, tzinfo=SHANGHAI)
 
 
 @pytest.fixture
-def repo(db_url: str) -> Iterator[Repo]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    repo = Repo(engine)
+def repo(repo: Repo) -> Repo:
     repo.accounts.sync([
         AccountSpec(department="菏泽市人民政府新闻办公室", department_short="市新闻办", platform="weibo",
                     native_id="1", name="菏泽发布", enabled=True, interval=None, options={}),
         AccountSpec(department="菏泽市食品药品监督管理局", department_short="市食药监局", platform="wechat",
                     native_id="2", name="菏泽食药监", enabled=True, interval=None, options={}),
     ])
-    yield repo
-    engine.dispose()
+    return repo
 
 
 def aid(repo: Repo, native_id: str) -> int:

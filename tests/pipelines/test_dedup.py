@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -139,12 +138,9 @@ def test_a_teaser_of_two_articles_cannot_chain_them() -> None:
 # -- the clustering step on a store ---------------------------------------------------------------
 
 @pytest.fixture
-def repo(db_url: str) -> Iterator[Repo]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    _accounts(Repo(engine))
-    yield Repo(engine)
-    engine.dispose()
+def repo(repo: Repo) -> Repo:
+    _accounts(repo)
+    return repo
 
 
 def _accounts(repo: Repo) -> None:

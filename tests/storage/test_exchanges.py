@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +12,6 @@ from sqlalchemy import func, select
 
 from govmatrix.models import ExchangeQuestion, ExchangeSession
 from govmatrix.storage import schema as t
-from govmatrix.storage.db import make_engine, migrate
 from govmatrix.storage.exchanges import ExchangeStore
 from govmatrix.storage.repo import AccountSpec, Repo, UpsertCounts
 from govmatrix.storage.search import is_index_table
@@ -24,16 +22,12 @@ NOW = datetime(2016, 5, 20, 12, 0, tzinfo=SHANGHAI)
 
 
 @pytest.fixture
-def repo(db_url: str) -> Iterator[Repo]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    repo = Repo(engine)
+def repo(repo: Repo) -> Repo:
     repo.accounts.sync([
         AccountSpec("菏泽市卫生和计划生育委员会", "市卫计委", "forum", "健康菏泽", "健康菏泽(论坛)", True, None, {"fid": 42}),
         AccountSpec("菏泽市公安局", "市公安局", "forum", "菏泽公安", "菏泽公安(论坛)", True, None, {"fid": 44}),
     ])
-    yield repo
-    engine.dispose()
+    return repo
 
 
 def account_id(repo: Repo, native_id: str) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -18,14 +17,6 @@ from govmatrix.storage.repo import AccountSpec, Repo, UpsertCounts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2016, 7, 3, 9, 0, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def repo(db_url: str) -> Iterator[Repo]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    yield Repo(engine)
-    engine.dispose()
 
 
 def spec(native_id: str, name: str = "菏泽发布", dept: str = "菏泽市人民政府新闻办公室", **kw: object) -> AccountSpec:
