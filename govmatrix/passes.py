@@ -172,10 +172,10 @@ def reprocess_command(repo: Repo, settings: Settings, clock: Clock, *, platform:
     except StoreError as exc:
         return _store_failed(exc)
     clustered = 0
-    if "dedup" in settings.pipelines.order:  # signatures may have changed: cluster the history again
+    clusterer = Clusterer.of(settings.pipelines)
+    if clusterer is not None:  # signatures may have changed: cluster the history again
         repo.clusters.reset(clock.now())
-        dedup = settings.pipelines.dedup
-        clustered = Clusterer(dedup.window_days, dedup.threshold).run(repo, clock.now())
+        clustered = clusterer.run(repo, clock.now())
     print(f"reprocess: {done} posts through {', '.join(settings.pipelines.order) or 'no pipelines'}"
           + (f"; {clustered} clustered" if clustered else ""))
     return 0

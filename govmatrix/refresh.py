@@ -66,8 +66,7 @@ class CrawlerPool:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.pipelines = pipelines.build(settings.pipelines.order, settings)
-        dedup = settings.pipelines.dedup
-        self.clusterer = Clusterer(dedup.window_days, dedup.threshold) if "dedup" in settings.pipelines.order else None
+        self.clusterer = Clusterer.of(settings.pipelines)
         self._crawlers: dict[str, Crawler] = {}
 
     def get(self, platform: str) -> Crawler:

@@ -29,6 +29,11 @@ class Clusterer:
         self.window, self.threshold = timedelta(days=window_days), threshold
         self._forget()
 
+    @classmethod
+    def of(cls, pipelines: Any) -> Clusterer | None:
+        """The clusterer the ``[pipelines]`` settings ask for; None without the dedup pipeline."""
+        return cls(pipelines.dedup.window_days, pipelines.dedup.threshold) if "dedup" in pipelines.order else None
+
     def _forget(self) -> None:
         self.index = ClusterIndex(self.window, self.threshold)
         self.covered_from: datetime | None = None

@@ -85,14 +85,3 @@ class ClusterStore(Store):
             conn.execute(update(t.posts).where(t.posts.c.cluster_id.is_not(None)).values(cluster_id=None,
                                                                                           cluster_run=None))
             conn.execute(t.cluster_runs.insert().values(at=now, assigned=RESET))
-
-    def members(self, cluster_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
-        """The posts of some clusters with their accounts, earliest first (the first is the representative)."""
-        p, a = t.posts.c, t.accounts.c
-        query = select(p.id, p.cluster_id, p.platform, p.published_at, p.kind, a.name.label("account")).join(
-            t.accounts, p.account_id == a.id).where(p.cluster_id.in_(list(cluster_ids))).order_by(p.published_at, p.id)
-        out: dict[int, list[dict[str, Any]]] = {}
-        with self.engine.connect() as conn:
-            for row in conn.execute(query).all():
-                out.setdefault(row.cluster_id, []).append(dict(row._mapping))
-        return out
