@@ -22,8 +22,6 @@ from govmatrix.matrix.period import Month
 from govmatrix.models import Account
 from govmatrix.storage.repo import Repo
 
-FREQUENCIES = ("monthly", "weekly")
-
 
 @dataclass(frozen=True)
 class Totals:
@@ -87,6 +85,22 @@ def week_starts(month: Month) -> list[date]:
     return [first + timedelta(weeks=i) for i in range(6) if (first + timedelta(weeks=i)).month == month.month]
 
 
+def required_frequency(account: Account) -> str:
+    """The account's ``frequency`` option; stored options leave defaults out, so the default is the
+    platform's options model's own."""
+    from govmatrix.crawlers.base import crawler_class
+
+    default = crawler_class(account.platform).options_model.model_fields["frequency"].default
+    return str(account.options.get("frequency", default))
+
+
+def _by_account(rows: Sequence[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        out[row["account_id"]].append(row)
+    return out
+
+
 def _totals(sessions: Sequence[dict[str, Any]]) -> Totals:
     return Totals(len(sessions), sum(s["questions"] for s in sessions), sum(s["answered"] for s in sessions),
                   sum(s["late"] for s in sessions), sum(s["suggestions"] for s in sessions))
@@ -98,7 +112,7 @@ def department_month(account: Account, month: Month, tz: tzinfo, sessions: Seque
     """One forum account's month (pure): its sessions of the month, those since the start day before
     the month, the month's answer delays in seconds, and its sessions in the days after the month
     that still belong to the month's last week."""
-    frequency = str(account.options.get("frequency") or "monthly")
+    frequency = required_frequency(account)
     weeks = week_starts(month)
     missed_weeks: list[date] = []
     if frequency == "weekly":
@@ -115,21 +129,11 @@ def build(accounts: Sequence[Account], month: Month, tz: tzinfo, sessions: Seque
           after: Sequence[dict[str, Any]] = ()) -> ExchangeReport:
     """The month's record (pure) from the forum accounts, the month's sessions, the sessions since
     the start day before it, the month's question rows and the sessions of the six days after it."""
-    by_account: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    before: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    spill: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for s in after:
-        spill[s["account_id"]].append(s)
-    delays: dict[int, list[float]] = defaultdict(list)
-    for s in sessions:
-        by_account[s["account_id"]].append(s)
-    for s in earlier:
-        before[s["account_id"]].append(s)
-    for q in questions:
-        if q["answer_delay"] is not None:
-            delays[q["account_id"]].append(float(q["answer_delay"]))
-    rows = [department_month(a, month, tz, by_account[a.id], before[a.id], delays[a.id], spill[a.id])
-            for a in accounts]
+    held, before, spill = _by_account(sessions), _by_account(earlier), _by_account(after)
+    delays = {aid: [float(q["answer_delay"]) for q in qs if q["answer_delay"] is not None]
+              for aid, qs in _by_account(questions).items()}
+    rows = [department_month(a, month, tz, held.get(a.id, []), before.get(a.id, []), delays.get(a.id, []),
+                             spill.get(a.id, [])) for a in accounts]
     rows.sort(key=lambda r: (not r.missed, r.account.department, r.account.name))
     return ExchangeReport(month, since, rows)
 

@@ -28,6 +28,7 @@ from govmatrix.storage.repo import Repo
 
 TOTAL_SOURCES = ("datacube", "profile")  # the sources of a total, the more exact first
 FLOW_SOURCE = "datacube_flow"
+FOLLOWED = ("weibo", "wechat")  # the platforms that have followers (a forum or a site has none)
 
 
 @dataclass(frozen=True)
@@ -186,15 +187,13 @@ def build(accounts: Sequence[Account], rows: Sequence[dict[str, Any]], month: Mo
     by_account: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_account[row["account_id"]].append(row)
-    stats: list[AccountFollowers] = []
-    eve_day = month.first - timedelta(days=1)
+    followed: list[AccountFollowers] = []
     for account in accounts:
-        mine = by_account.get(account.id, [])
-        [eve] = daily_series(mine, eve_day, eve_day)
-        series = daily_series(mine, month.first, month.last)
+        if account.platform not in FOLLOWED:
+            continue
+        eve, *series = daily_series(by_account.get(account.id, []), month.first - timedelta(days=1), month.last)
         before = eve if eve.followers is not None else None
-        stats.append(AccountFollowers(account, series, growth(series, before), weekly(series, before)))
-    followed = [a for a in stats if a.account.platform in ("weibo", "wechat")]
+        followed.append(AccountFollowers(account, series, growth(series, before), weekly(series, before)))
     return FollowerReport(month, followed, _totals(followed, lambda a: a.account.department or "-"),
                           _totals(followed, lambda a: a.account.platform),
                           _totals(followed, lambda a: "矩阵合计")[0] if followed else Total("矩阵合计", 0, False, 0, 0, 0))
