@@ -38,7 +38,7 @@ from support import fresh_pg_schema  # noqa: E402
 
 from govmatrix.matrix.feed import page  # noqa: E402
 from govmatrix.matrix.period import Month  # noqa: E402
-from govmatrix.matrix.reports import monthly_report, write_report  # noqa: E402
+from govmatrix.matrix.reports import monthly_reports, write_report  # noqa: E402
 from govmatrix.models import ExchangeQuestion, ExchangeSession, FollowerSnapshot, Post  # noqa: E402
 from govmatrix.storage.db import make_engine, migrate  # noqa: E402
 from govmatrix.storage.feed import FeedQuery  # noqa: E402
@@ -174,7 +174,7 @@ def _p(values: list[float]) -> str:
 
 def report_build(repo: Repo, out: Path) -> None:
     started = time.perf_counter()
-    report = monthly_report(repo, "matrix", Month(2016, 6), SHANGHAI)
+    report = monthly_reports(repo, ["matrix"], Month(2016, 6), SHANGHAI)["matrix"]
     write_report(report, "xlsx", out)
     print(f"  monthly matrix report (1,000 followed accounts, 365 days of snapshots): "
           f"{time.perf_counter() - started:.2f} s")

@@ -4,14 +4,15 @@ terminal (or as JSON), and the report files."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from govmatrix.config import Settings
 from govmatrix.matrix.period import Month
-from govmatrix.matrix.reports import monthly_report, report_name, write_report
-from govmatrix.matrix.reports.content import Report, Table
+from govmatrix.matrix.reports import monthly_reports, report_name, write_report
+from govmatrix.matrix.reports.content import KINDS, Report, Table
 from govmatrix.matrix.reports.html import cell_text
 from govmatrix.render import table
 from govmatrix.storage.repo import Repo
@@ -30,9 +31,17 @@ def _tables(report: Report, sheets: tuple[str, ...]) -> list[Table]:
     return [t for s in report.sheets if s.name in sheets for t in s.tables]
 
 
+def _reports(repo: Repo, settings: Settings, kinds: Sequence[str], month: Month) -> dict[str, Report]:
+    return monthly_reports(repo, kinds, month, settings.tz, exchange_since=settings.reports.exchange_since)
+
+
+def _path(settings: Settings, kind: str, month: Month, fmt: str) -> Path:
+    return Path(settings.reports.dir) / report_name(kind, month, fmt)
+
+
 def show(repo: Repo, settings: Settings, view: str, month: Month, fmt: str, department: str | None = None) -> str:
     kind, sheets = VIEWS[view]
-    report = monthly_report(repo, kind, month, settings.tz, exchange_since=settings.reports.exchange_since)
+    report = _reports(repo, settings, [kind], month)[kind]
     tables = _tables(report, sheets)
     if department:
         tables = [_only(t, department) for t in tables if t.columns[0].title == "部门"]
@@ -53,12 +62,13 @@ def _json(t: Table) -> dict[str, Any]:
 
 def write(repo: Repo, settings: Settings, kind: str, month: Month, fmt: str, out: Path | None) -> Path:
     """Write one report file (by default ``[reports] dir``/kind-YYYY-MM.fmt)."""
-    report = monthly_report(repo, kind, month, settings.tz, exchange_since=settings.reports.exchange_since)
-    return write_report(report, fmt, out or Path(settings.reports.dir) / report_name(kind, month, fmt))
+    report = _reports(repo, settings, [kind], month)[kind]
+    return write_report(report, fmt, out or _path(settings, kind, month, fmt))
 
 
 def write_last_month(repo: Repo, settings: Settings, now: datetime) -> list[Path]:
-    """Every report kind of last month in every configured format (the scheduled job on the 1st)."""
+    """Every report kind of last month in every configured format (the scheduled job on the 1st):
+    the statistics read once, each report rendered in each format."""
     month = month_arg(None, now, settings)
-    return [write(repo, settings, kind, month, fmt, None) for kind in ("matrix", "followers", "exchange")
-            for fmt in settings.reports.formats]
+    return [write_report(report, fmt, _path(settings, kind, month, fmt))
+            for kind, report in _reports(repo, settings, KINDS, month).items() for fmt in settings.reports.formats]

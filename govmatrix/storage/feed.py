@@ -115,13 +115,12 @@ class FeedStore(Store):
     def _read_hits(self, conn: Any, q: FeedQuery, hits: int, total: int, accounts: list[int] | None) -> bool:
         """Whether reading every hit costs less than walking posts until a page of hits is found."""
         per_hit = q.limit * total / max(hits, 1)  # posts walked for a page of hits
-        count = self._account_count(conn)
         if accounts is None:
             rows_to_walk = per_hit
         elif len(accounts) <= BRANCHES:  # each branch walks at most its account's posts
-            rows_to_walk = len(accounts) * min(per_hit, total / count)
+            rows_to_walk = len(accounts) * min(per_hit, total / self._account_count(conn))
         else:
-            rows_to_walk = per_hit * count / len(accounts)
+            rows_to_walk = per_hit * self._account_count(conn) / len(accounts)
         return 2 * hits <= rows_to_walk  # a hit is a random read, a walked post a sequential one
 
     def _account_count(self, conn: Any) -> int:

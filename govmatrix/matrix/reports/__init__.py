@@ -3,6 +3,7 @@ xlsx (xlsxwriter), HTML (Jinja2, inline SVG charts) or CSV (UTF-8 with BOM, for 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, tzinfo
 from pathlib import Path
 
@@ -17,14 +18,18 @@ from govmatrix.storage.repo import Repo
 FORMATS = ("xlsx", "html", "csv")
 
 
-def monthly_report(repo: Repo, kind: str, month: Month, tz: tzinfo, *, exchange_since: date | None = None) -> Report:
-    """The report of one kind for a month, read through the repo."""
-    if kind not in KINDS:
-        raise ConfigError(f"report: unknown kind {kind!r} (known: {', '.join(KINDS)})")
-    followers = followers_report(repo, month) if kind in ("followers", "matrix") else None
-    indices = index_report(repo, month, tz) if kind == "matrix" else None
-    exchange = exchange_report(repo, month, tz, exchange_since) if kind in ("exchange", "matrix") else None
-    return build_report(kind, followers, indices, exchange)
+def monthly_reports(repo: Repo, kinds: Sequence[str], month: Month, tz: tzinfo, *,
+                    exchange_since: date | None = None) -> dict[str, Report]:
+    """The reports of some kinds for a month, read through the repo; each statistic is computed once
+    for all of them (the matrix report holds the others' sheets)."""
+    for kind in kinds:
+        if kind not in KINDS:
+            raise ConfigError(f"report: unknown kind {kind!r} (known: {', '.join(KINDS)})")
+    wanted = set(kinds)
+    followers = followers_report(repo, month) if wanted & {"followers", "matrix"} else None
+    indices = index_report(repo, month, tz) if "matrix" in wanted else None
+    exchange = exchange_report(repo, month, tz, exchange_since) if wanted & {"exchange", "matrix"} else None
+    return {kind: build_report(kind, followers, indices, exchange) for kind in kinds}
 
 
 def write_report(report: Report, fmt: str, out: Path) -> Path:
