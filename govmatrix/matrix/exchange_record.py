@@ -14,7 +14,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -66,17 +66,8 @@ class ExchangeReport:
 
     @property
     def total(self) -> Totals:
-        return _sum(d.month for d in self.departments)
-
-    @property
-    def total_since_start(self) -> Totals:
-        return _sum(d.since_start for d in self.departments)
-
-
-def _sum(items: Any) -> Totals:
-    items = list(items)
-    return Totals(*(sum(getattr(t, f) for t in items) for f in ("sessions", "questions", "answered", "late",
-                                                                 "suggestions")))
+        """The month's figures of every department together."""
+        return Totals(*(sum(getattr(d.month, f.name) for d in self.departments) for f in fields(Totals)))
 
 
 def week_starts(month: Month) -> list[date]:
