@@ -15,7 +15,6 @@ which the review queue puts alerts first.
 from __future__ import annotations
 
 import tomllib
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -114,10 +113,13 @@ def is_complaint(text: str) -> bool:
     return complaint_score(text) >= lexicon().threshold
 
 
-def is_negative(text: str) -> bool:
-    """A complaint, or a post of negative mood (a mood word not negated, or exclamations)."""
+def is_negative(text: str, complaint: bool | None = None) -> bool:
+    """A complaint (``complaint``, when the caller already knows), or a post of negative mood (a mood
+    word not negated, or exclamations)."""
     moods = [w for start, w in _hits(_negative_machine(), text) if not _negated(text, start, lexicon())]
-    return bool(moods) or is_complaint(text) or text.count("!") + text.count("?") >= 3
+    if moods or text.count("!") + text.count("?") >= 3:
+        return True
+    return is_complaint(text) if complaint is None else complaint
 
 
 class _Rule:
@@ -152,11 +154,8 @@ class AlertsPipeline(Pipeline):
     def __init__(self, settings: Any = None) -> None:
         super().__init__(settings)
         self.rules = [_Rule(r) for r in getattr(settings, "alerts", [])]
-        by_word: dict[str, list[_Rule]] = defaultdict(list)
-        for rule in self.rules:
-            for word in rule.words | rule.exclude:
-                by_word[word].append(rule)
-        self._machine = _automaton(list(by_word)) if by_word else None
+        words = [w for rule in self.rules for w in rule.words | rule.exclude]
+        self._machine = _automaton(words) if words else None
 
     def process(self, post: Post, account: Any = None) -> None:
         alerts = []
@@ -165,8 +164,9 @@ class AlertsPipeline(Pipeline):
             alerts += [{"rule": r.name, "severity": r.severity} for r in self.rules if r.applies(post, found)]
         speakers = speakers_of(account)
         if speakers is not None and post.author not in speakers:
-            if is_complaint(post.text_norm):
+            complaint = is_complaint(post.text_norm)
+            if complaint:
                 alerts.append({"rule": COMPLAINT, "severity": "medium"})
-            if is_negative(post.text_norm):
+            if is_negative(post.text_norm, complaint):
                 alerts.append({"rule": NEGATIVE, "severity": "low"})
         post.alerts = alerts
