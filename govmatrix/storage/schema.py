@@ -127,6 +127,8 @@ posts = Table(
     Index("ix_posts_unclustered", "published_at", postgresql_where=text("cluster_id IS NULL AND minhash IS NOT NULL"),
           sqlite_where=text("cluster_id IS NULL AND minhash IS NOT NULL")),
     Index("ix_posts_cluster_run", "cluster_run"),
+    # the micro-site's approved items and the desk's pending queue, newest first
+    Index("ix_posts_review_published", "review_state", "published_at", "id"),
 )
 
 # An owned WeChat article's figures from datacube (getarticletotal); ``post_id`` is the stored
@@ -228,4 +230,31 @@ exchange_questions = Table(
     Column("answer_delay", Integer, nullable=True),  # seconds; kept so reports can average it in SQL
     Column("suggestion", Boolean, nullable=False, default=False),
     UniqueConstraint("session_id", "native_id", name="uq_exchange_questions_session_native"),
+)
+
+# The web app's people: staff who review (the desk) and read the dashboards. ``departments`` limits a
+# reviewer to some departments (their short names; empty: every department). ``token_hash`` is the
+# SHA-256 of the user's API token for scripts (NULL: none issued).
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("departments", Json, nullable=False, default=list),
+    Column("password_hash", Text, nullable=False),
+    Column("token_hash", String(64), nullable=True, unique=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Failed logins, for throttling: one row per failure, by user name and by client address.
+login_failures = Table(
+    "login_failures", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_login_failures_name_at", "name", "at"),
+    Index("ix_login_failures_address_at", "address", "at"),
 )
