@@ -258,3 +258,16 @@ login_failures = Table(
     Index("ix_login_failures_name_at", "name", "at"),
     Index("ix_login_failures_address_at", "address", "at"),
 )
+
+# A reviewer's dismissal of one wording hit (pipelines/wording.py) on one post: the hit no longer
+# blocks approval. ``key`` identifies the hit (its list, the text matched and the suggestion).
+wording_dismissals = Table(
+    "wording_dismissals", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("post_id", BigInteger, ForeignKey("posts.id"), nullable=False),
+    Column("key", String(300), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    UniqueConstraint("post_id", "key", name="uq_wording_dismissals_post_key"),
+)
