@@ -9,7 +9,8 @@
   and a **negative** mood flag.
 
 A post's alerts are ``[{"rule", "severity"}]``; the store keeps them and the highest severity, by
-which the review queue puts alerts first.
+which the review queue puts alerts first. The wording pipeline's entries (``wording:*``) are left as
+they are.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from govmatrix.pipelines.base import Pipeline
 from govmatrix.pipelines.clean import DATA, normalise
 
 COMPLAINT, NEGATIVE = "citizen_complaint", "negative"
+WORDING = "wording:"  # the prefix of the wording pipeline's rules (pipelines/wording.py)
 _NEGATION_REACH = 4  # characters before a word a negator may stand in
 _CHANNEL_REACH = 6  # characters after "举报"/"投诉" a channel word may follow
 
@@ -169,4 +171,5 @@ class AlertsPipeline(Pipeline):
                 alerts.append({"rule": COMPLAINT, "severity": "medium"})
             if is_negative(post.text_norm, complaint):
                 alerts.append({"rule": NEGATIVE, "severity": "low"})
-        post.alerts = alerts
+        # the wording pipeline's entries (``wording:<list>``) are its own: kept, whichever runs first
+        post.alerts = [a for a in post.alerts if str(a.get("rule", "")).startswith(WORDING)] + alerts

@@ -42,6 +42,7 @@ REGISTRY: dict[str, str] = {
     "clean": "govmatrix.pipelines.clean:CleanPipeline",
     "dedup": "govmatrix.pipelines.dedup:DedupPipeline",
     "alerts": "govmatrix.pipelines.alerts:AlertsPipeline",
+    "wording": "govmatrix.pipelines.wording:WordingPipeline",
 }
 
 

@@ -79,7 +79,7 @@ def test_reprocess_runs_the_pipelines_over_stored_posts_idempotently(
                                    weibo("3", "今天<b>天气</b>很好，出门走走。锟斤拷", 10)], NOW)
     repo.engine.dispose()
     assert main(["--config", str(config), "reprocess"]) == 0
-    assert "reprocess: 3 posts through clean, dedup, alerts; 2 clustered" in capsys.readouterr().out
+    assert "reprocess: 3 posts through clean, dedup, alerts, wording; 2 clustered" in capsys.readouterr().out
     first = _rows(db_url)
     by_id = {row[0]: row for row in first}
     assert by_id["3"][1] == "今天天气很好，出门走走。锟斤拷" and by_id["3"][4] == ["mojibake"]
