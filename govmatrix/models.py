@@ -128,6 +128,28 @@ class ExchangeSession:
     questions: list[ExchangeQuestion] = field(default_factory=list)
 
 
+@dataclass
+class Comment:
+    """A comment under one of an account's posts (Weibo), or a reply under such a comment.
+
+    ``root_native_id`` is the root comment of a reply (None for a root); ``by_account`` says the
+    account itself wrote it; ``reply_to`` is the comment it answers (a reply's root, or the reply
+    it names with 回复@), None for a root.
+    """
+
+    platform: str
+    native_id: str
+    post_native_id: str
+    created_at: datetime
+    author: str = ""
+    author_id: str = ""
+    text: str = ""
+    root_native_id: str | None = None
+    reply_to: str | None = None
+    by_account: bool = False
+    likes: int | None = None
+
+
 @dataclass(frozen=True)
 class ArticleStats:
     """An owned WeChat article's figures from datacube (``getarticletotal``), cumulative to ``stat_date``."""
@@ -151,5 +173,6 @@ class CrawlResult:
     posts: list[Post] = field(default_factory=list)
     snapshots: list[FollowerSnapshot] = field(default_factory=list)
     article_stats: list[ArticleStats] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)  # comments read under the account's posts
     cursor: dict[str, Any] | None = None  # new resume state, None = unchanged
     warnings: list[str] = field(default_factory=list)

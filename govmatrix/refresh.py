@@ -133,6 +133,8 @@ def _store(account: Account, options: Any, result: CrawlResult, ctx: CrawlContex
     repo.snapshots.upsert(account.id, result.snapshots, settings.tz)
     if result.article_stats:
         repo.articles.upsert(account.id, result.article_stats)
+    if result.comments:
+        repo.comments.upsert(account.id, result.comments, started)
     threads = sorted({str(p.extra["tid"]) for p in fresh if p.extra.get("tid") is not None})
     if threads:
         exchange.derive(repo, account, options, started, threads)

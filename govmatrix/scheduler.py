@@ -1,4 +1,5 @@
-"""APScheduler wiring: when refreshes and the daily follower snapshot run, in one long-lived process.
+"""APScheduler wiring: when refreshes, the daily follower snapshot, the monthly reports and the day's
+inspection alarms run, in one long-lived process.
 
 The database decides what is due (``accounts.next_check_at``); jobs hold no state of their own.
 A refresh tick claims due accounts with a lease (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so
@@ -39,6 +40,7 @@ MISFIRE_GRACE = 60  # a job that could not start on time still runs if at most t
 SHUTDOWN_GRACE = 5.0  # SIGTERM: in-flight crawls get this long, then they are abandoned
 REPORTS_AT = (6, 0)  # on the 1st, local time: last month is complete, datacube has yesterday
 SNAPSHOT_AT = (23, 30)  # local time: every account of a snapshot platform gets a follower snapshot each day
+ALARMS_AT = (8, 0)  # local time: the day's inspection alarms (matrix/inspection.py) for the review desk
 
 
 class SchedulerLocked(MatrixError):
@@ -166,6 +168,23 @@ class MatrixScheduler:
         log.info("monthly reports written: %s", ", ".join(map(str, paths)))
         return [str(p) for p in paths]
 
+    async def inspection_alarms(self) -> int:
+        """Raise the day's inspection alarms (stored for the desk and `govmatrix status`); a failure is
+        logged, never raised. Returns how many were new."""
+        from govmatrix import readiness
+
+        try:
+            raised = await asyncio.to_thread(readiness.alarms_job, self.repo, self.settings, self.clock.now())
+        except MatrixError as exc:
+            log.error("inspection alarms: %s", exc)
+            return 0
+        except Exception:  # a bug must not stop the scheduler: the crawls go on
+            log.exception("inspection alarms failed")
+            return 0
+        for alarm in raised:
+            log.warning("inspection alarm: %s", alarm["message"])
+        return len(raised)
+
     async def run_once(self) -> list[RefreshOutcome]:
         """One pass: claim everything due, refresh it all, wait, return the outcomes (for cron users)."""
         release_dead_leases(self.repo)
@@ -190,6 +209,9 @@ class MatrixScheduler:
         scheduler.add_job(self.monthly_reports, CronTrigger(day=1, hour=REPORTS_AT[0], minute=REPORTS_AT[1],
                                                             timezone=self.settings.tz),
                           id="monthly-reports", **common)
+        scheduler.add_job(self.inspection_alarms, CronTrigger(hour=ALARMS_AT[0], minute=ALARMS_AT[1],
+                                                              timezone=self.settings.tz),
+                          id="inspection-alarms", **common)
         return scheduler
 
     async def serve(self, stop: asyncio.Event | None = None) -> None:
@@ -204,6 +226,7 @@ class MatrixScheduler:
             watcher.add_done_callback(lambda _: self.stop.set())
         try:
             await self.tick()  # the first tick now, not one interval from now
+            await self.inspection_alarms()  # today's, if the scheduler starts after ALARMS_AT (none twice)
             await self.stop.wait()
         finally:
             scheduler.shutdown(wait=False)

@@ -95,13 +95,15 @@ def test_jobs_have_fixed_ids_and_safe_options(repo: Repo, tmp_path: Path) -> Non
         return {job.id: job for job in scheduler.get_jobs()}
 
     built = asyncio.run(jobs())
-    assert set(built) == {"refresh-tick", "daily-snapshot", "monthly-reports"}
+    assert set(built) == {"refresh-tick", "daily-snapshot", "monthly-reports", "inspection-alarms"}
     tick, snap, reports = built["refresh-tick"], built["daily-snapshot"], built["monthly-reports"]
+    alarms = built["inspection-alarms"].trigger.get_next_fire_time(None, NOW)  # type: ignore[attr-defined]
+    assert (alarms.hour, alarms.minute) == (8, 0) and alarms > NOW
     assert isinstance(tick.trigger, IntervalTrigger) and tick.trigger.interval == timedelta(seconds=5)  # type: ignore[attr-defined]
     assert isinstance(snap.trigger, CronTrigger)  # type: ignore[attr-defined]
     first = reports.trigger.get_next_fire_time(None, NOW)  # type: ignore[attr-defined]
     assert (first.day, first.hour) == (1, 6) and first > NOW
-    for job in (tick, snap, reports):
+    for job in (tick, snap, reports, built["inspection-alarms"]):
         assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 60)  # type: ignore[attr-defined]
 
 

@@ -6,19 +6,30 @@ incremental rule stops it (pinned posts never do), or a page brings no post not 
 page (a cursor that makes no progress), then completes the posts: exact times and full long texts.
 An unreadable card is skipped with a warning; any other error fails the whole crawl, and the next
 run starts again from the newest stored post.
+
+Then the comments (evidence for the inspection's interaction item): the posts of the last
+``comment_days`` are tracked in the account's cursor with their comment count; those with comments
+whose last read is older than ``comment_refresh_hours`` are read again, never read first, through
+``comments/hotflow`` (``max_id`` / ``max_id_type`` paging, at most ``max_comment_pages``) and, for a
+comment whose replies are not all inline, ``comments/hotFlowChild``; at most ``comment_requests``
+requests a crawl, the rest on the next crawls. Comments are best-effort: a refusal, a captcha or a
+rate limit while reading them ends the reading with a warning, and the posts are stored.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
-from govmatrix.config import PlatformSettings, Secret
+from pydantic import Field
+
+from govmatrix.config import AccountOptions, PlatformSettings, Secret
 from govmatrix.crawlers import weibo_parse as wbp
 from govmatrix.crawlers.base import CrawlContext, HttpCrawler
 from govmatrix.crawlers.incremental import select_new
-from govmatrix.errors import FetchError, LoginRequired, RateLimited
-from govmatrix.models import CrawlResult, Post
+from govmatrix.errors import CrawlError, FetchError, LoginRequired, ParseError, RateLimited
+from govmatrix.models import Comment, CrawlResult, Post
 
 MAX_PAGES = 300  # a runaway cursor must not crawl forever
 OPEN_PAGE_SIZE = 100
@@ -29,6 +40,14 @@ class WeiboSettings(PlatformSettings):
     cookie: Secret | None = None  # a logged-in cookie sees more
     access_token: Secret | None = None  # Open API mode (api.weibo.com) when set
     open_api_url: str = "https://api.weibo.com"
+    comment_days: Annotated[int, Field(ge=0)] = 14  # read the comments on the posts of these days (0: never)
+    comment_requests: Annotated[int, Field(ge=0)] = 20  # at most this many comment requests per crawl of an account
+    comment_refresh_hours: Annotated[float, Field(ge=0)] = 6.0  # a post's comments are read again at most this often
+    max_comment_pages: Annotated[int, Field(gt=0)] = 10  # pages of one read: a post's comments, a comment's replies
+
+
+class WeiboOptions(AccountOptions):
+    comments: bool = True  # read the comments on its posts (the inspection's evidence that it answers)
 
 
 def _select(page: wbp.TimelinePage, ctx: CrawlContext) -> tuple[list[Post], bool]:
@@ -42,6 +61,7 @@ class WeiboCrawler(HttpCrawler):
 
     platform = "weibo"
     settings_model = WeiboSettings
+    options_model = WeiboOptions
     daily_snapshot = True
     settings: WeiboSettings
 
@@ -65,7 +85,9 @@ class WeiboCrawler(HttpCrawler):
         profile_data = await self.fetch_json("/api/container/getIndex", {"type": "uid", "value": uid}, ctx)
         snapshot, profile = wbp.parse_profile(profile_data, ctx.now, uid=uid)
         result = CrawlResult(snapshots=[snapshot])
-        await self._timeline(ctx, str(profile["containerid"]), result)
+        listed = await self._timeline(ctx, str(profile["containerid"]), result)
+        if getattr(ctx.options, "comments", True) and self.settings.comment_days:
+            await CommentReader(self, ctx, result).read(listed)
         return result
 
     async def fetch_json(self, path: str, params: dict[str, str], ctx: CrawlContext) -> dict[str, Any]:
@@ -73,9 +95,12 @@ class WeiboCrawler(HttpCrawler):
         response = await self.client.get(f"{self.settings.base_url}{path}", params=params, account=ctx.native_id)
         return wbp.parse_envelope(response.content, uid=ctx.native_id)
 
-    async def _timeline(self, ctx: CrawlContext, containerid: str, result: CrawlResult) -> None:
+    async def _timeline(self, ctx: CrawlContext, containerid: str, result: CrawlResult) -> list[Post]:
+        """Collect the new posts into ``result``; return every post listed (stored ones too, with
+        their counts as listed now), pinned ones included."""
         params = {"type": "uid", "value": ctx.native_id, "containerid": containerid}
         collected: list[Post] = []
+        shown: list[Post] = []
         long_ids: list[str] = []
         listed: set[str] = set()
         since_id: str | None = None
@@ -86,6 +111,7 @@ class WeiboCrawler(HttpCrawler):
             result.warnings += page.warnings
             fresh, stop = _select(page, ctx)
             collected += [post for post in fresh if post.native_id not in listed]
+            shown += [p for p in page.posts if p.native_id not in listed]  # pinned too: the comment window decides
             long_ids += page.long_text_ids
             new_ids = {post.native_id for post in page.posts} - listed
             listed |= new_ids
@@ -94,6 +120,8 @@ class WeiboCrawler(HttpCrawler):
             since_id = page.since_id
         for post in collected:
             result.posts.append(await self._completed(post, long_ids, ctx, result))
+        exact = {p.native_id: p for p in result.posts}
+        return [exact.get(p.native_id, p) for p in shown]
 
     async def _completed(self, post: Post, long_ids: list[str], ctx: CrawlContext, result: CrawlResult) -> Post:
         """A listed post with its exact time and full text, and its original's full text.
@@ -153,3 +181,100 @@ class WeiboCrawler(HttpCrawler):
     async def _open_json(self, url: str, params: dict[str, str], ctx: CrawlContext) -> dict[str, Any]:
         response = await self.client.get(url, params=params, account=ctx.native_id)
         return wbp.parse_open_envelope(response.content, uid=ctx.native_id)
+
+
+class CommentReader:
+    """Reads the comments of one crawl (see the module docstring). Its state lives in the account's
+    cursor under ``comments``: mid -> ``{"at": published, "count": comments as listed, "read": last read}``."""
+
+    def __init__(self, crawler: WeiboCrawler, ctx: CrawlContext, result: CrawlResult) -> None:
+        self.crawler, self.ctx, self.result = crawler, ctx, result
+        self.settings = crawler.settings
+        self.left = self.settings.comment_requests
+
+    def tracked(self, listed: list[Post]) -> dict[str, dict[str, Any]]:
+        """The posts of the comment window: those tracked before, updated with what was listed now."""
+        since = self.ctx.now - timedelta(days=self.settings.comment_days)
+        state = {mid: dict(v) for mid, v in (self.ctx.account.cursor.get("comments") or {}).items()}
+        for post in listed:
+            entry = state.setdefault(post.native_id, {"read": None})
+            entry.update(at=post.published_at.isoformat(), count=post.comments or 0)
+        return {mid: v for mid, v in state.items() if datetime.fromisoformat(v["at"]) >= since}
+
+    def due(self, state: dict[str, dict[str, Any]]) -> list[str]:
+        """Posts with comments to read: never read first (newest first), then the longest unread."""
+        refresh = timedelta(hours=self.settings.comment_refresh_hours)
+        wanted = [mid for mid, v in state.items() if v["count"] and (
+            v["read"] is None or self.ctx.now - datetime.fromisoformat(v["read"]) >= refresh)]
+        never = sorted((m for m in wanted if state[m]["read"] is None), key=lambda m: state[m]["at"], reverse=True)
+        return never + sorted((m for m in wanted if state[m]["read"] is not None), key=lambda m: state[m]["read"])
+
+    async def read(self, listed: list[Post]) -> None:
+        state = self.tracked(listed)
+        for mid in self.due(state):
+            if self.left <= 0:
+                break
+            try:
+                comments, complete = await self.post_comments(mid)
+            except wbp.Refused as exc:  # the post is gone, or its comments are closed
+                self.result.warnings.append(f"post {mid}: comments refused ({exc.reason})")
+                state[mid]["read"] = self.ctx.now.isoformat()
+                continue
+            except ParseError as exc:  # one unreadable answer: that post's comments wait for the next crawl
+                self.result.warnings.append(f"post {mid}: comments unreadable ({exc.reason})")
+                continue
+            except CrawlError as exc:  # a captcha, a rate limit, a failed request: the posts are stored anyway
+                self.result.warnings.append(f"comments not read further this crawl: {exc.reason}")
+                break
+            self.result.comments += wbp.link_replies(comments)
+            if complete:
+                state[mid]["read"] = self.ctx.now.isoformat()
+        self.result.cursor = {**(self.result.cursor or {}), "comments": state}
+
+    async def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        self.left -= 1
+        response = await self.crawler.client.get(f"{self.settings.base_url}{path}", params=params,
+                                                 account=self.ctx.native_id)
+        return wbp.parse_comment_envelope(response.content, uid=self.ctx.native_id)
+
+    async def post_comments(self, mid: str) -> tuple[list[Comment], bool]:
+        """The comments of one post with their replies, and whether every page was read."""
+        found: dict[str, Comment] = {}
+        cursor: tuple[str, str] | None = None
+        for _ in range(self.settings.max_comment_pages):
+            if self.left <= 0:
+                return list(found.values()), False
+            params = {"id": mid, "mid": mid, "max_id_type": cursor[1] if cursor else "0"}
+            data = await self._get("/comments/hotflow", params | ({"max_id": cursor[0]} if cursor else {}))
+            if wbp.is_end_of_list(data):  # ok:0: no comments, or past the last page
+                return list(found.values()), True
+            page = wbp.parse_hotflow(data, uid=self.ctx.native_id, post_id=mid, now=self.ctx.now)
+            self.result.warnings += page.warnings
+            fresh = [c for c in page.comments if c.native_id not in found]
+            if not fresh:  # a cursor that brings nothing new (Weibo served page 1 again)
+                return list(found.values()), True
+            found.update((c.native_id, c) for c in fresh)
+            for root in page.partial_roots:
+                found.update((c.native_id, c) for c in await self.replies(mid, root))
+            if page.max_id is None:
+                return list(found.values()), True
+            cursor = (page.max_id, page.max_id_type)
+        return list(found.values()), False
+
+    async def replies(self, mid: str, root: str) -> list[Comment]:
+        """The replies under one comment (``hotFlowChild``), as far as the budget and page bound go."""
+        out: list[Comment] = []
+        max_id = "0"
+        for _ in range(self.settings.max_comment_pages):
+            if self.left <= 0:
+                break
+            data = await self._get("/comments/hotFlowChild", {"cid": root, "max_id": max_id, "max_id_type": "0"})
+            if wbp.is_end_of_list(data):
+                break
+            page = wbp.parse_child_flow(data, uid=self.ctx.native_id, post_id=mid, root_id=root, now=self.ctx.now)
+            self.result.warnings += page.warnings
+            out += page.comments
+            if page.max_id is None or not page.comments:
+                break
+            max_id = page.max_id
+        return out

@@ -3,6 +3,8 @@
 No I/O and no clock: ``now`` is always a parameter. Errors start with ``weibo <uid>:``.
 For the ``ok:0`` "这里还没有内容" answer ``parse_envelope`` returns ``{"end_of_list": True,
 "cards": []}`` (test it with ``is_end_of_list``), which ``parse_timeline`` reads as an empty last page.
+The comments of a post (``comments/hotflow``, ``comments/hotFlowChild``) are read by
+``parse_comment_envelope``, ``parse_hotflow``, ``parse_child_flow`` and ``link_replies``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import orjson
 
 from govmatrix.crawlers.values import parse_chinese_time, parse_count
 from govmatrix.errors import FetchError, LoginRequired, ParseError, RateLimited
-from govmatrix.models import REPOST, FollowerSnapshot, Post
+from govmatrix.models import REPOST, Comment, FollowerSnapshot, Post
 from govmatrix.pipelines.clean import html_to_text
 
 PLATFORM = "weibo"
@@ -418,3 +420,127 @@ def parse_open_timeline(data: dict[str, Any], now: datetime, *, uid: str = "") -
         except (ParseError, AttributeError) as exc:  # a status that is not an object, or unreadable
             page.warnings.append(getattr(exc, "reason", f"unreadable status ({exc})"))
     return page
+
+
+# -- comments (comments/hotflow, comments/hotFlowChild) ----------------------------------------
+
+_REPLY_NAME = re.compile(r"^\s*回复\s*@([^:：\s]+)\s*[:：]")
+
+
+@dataclass
+class CommentPage:
+    """One page of a post's comments (``hotflow``) or of a root comment's replies (``hotFlowChild``).
+
+    ``max_id``/``max_id_type`` are the next page's cursor (None: this page is the last one);
+    ``partial_roots`` are the roots whose ``total_number`` counts more replies than they carry
+    inline (the rest only comes from ``hotFlowChild``); ``warnings`` name the unreadable items.
+    """
+
+    comments: list[Comment]
+    max_id: str | None
+    max_id_type: str = "0"
+    partial_roots: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_comment_envelope(body: bytes, *, uid: str) -> dict[str, Any]:
+    """Check a comments answer and return it whole (``hotflow`` keeps its page in ``data``,
+    ``hotFlowChild`` at the top). ``ok:0`` (no comments, or past the last page: "快来发表你的评论吧")
+    returns ``{"end_of_list": True}``; ``ok:-100`` raises LoginRequired; a body that is not a JSON
+    object raises ParseError."""
+    document = _load_object(body, uid)
+    ok = str(document.get("ok"))
+    if ok == "1":
+        return document
+    if ok == "-100":
+        url = document.get("url") or "no captcha url"
+        raise LoginRequired(f"login or captcha required (ok:-100, {url})", platform=PLATFORM, account=uid)
+    if ok == "0" and not document.get("errno"):
+        return {END_OF_LIST: True}
+    message = str(document.get("msg") or "")
+    raise Refused(f"unexpected comments answer ok:{ok} errno:{document.get('errno', '')} msg:{message!r}",
+                  platform=PLATFORM, account=uid)
+
+
+def _cursor(value: object) -> str | None:
+    return None if value in (None, 0, "", "0", False) else str(value)
+
+
+def _comment(item: dict[str, Any], *, uid: str, post_id: str, root: str | None, now: datetime) -> Comment:
+    native_id = str(item.get("idstr") or item.get("id") or item.get("mid") or "")
+    if not native_id:
+        raise _parse_error(f"post {post_id}: a comment without an id", uid)
+    try:
+        when = parse_created_at(str(item.get("created_at") or ""), now)
+    except ParseError as exc:
+        raise _parse_error(f"comment {native_id}: {exc.reason}", uid) from exc
+    found = item.get("user")
+    user: dict[str, Any] = found if isinstance(found, dict) else {}  # a deleted user comes as null
+    author_id = str(user.get("idstr") or user.get("id") or "")
+    reply_id = item.get("reply_id")
+    return Comment(platform=PLATFORM, native_id=native_id, post_native_id=post_id, created_at=when,
+                   author=str(user.get("screen_name") or ""), author_id=author_id,
+                   text=html_to_text(_body(str(item.get("text") or ""))), root_native_id=root,
+                   reply_to=str(reply_id) if reply_id not in (None, "", 0) else root,
+                   by_account=bool(uid) and author_id == uid, likes=parse_count(item.get("like_count"))[0])
+
+
+def _children(item: dict[str, Any]) -> list[dict[str, Any]]:
+    inline = item.get("comments")  # a list, or false (sometimes null) when the comment has no replies
+    return [c for c in inline if isinstance(c, dict)] if isinstance(inline, list) else []
+
+
+def parse_hotflow(data: dict[str, Any], *, uid: str, post_id: str, now: datetime) -> CommentPage:
+    """The roots of one ``hotflow`` page with their inline replies; ``data`` is the whole answer."""
+    inner = data.get("data")
+    if not isinstance(inner, dict) or not isinstance(inner.get("data"), list):
+        raise _parse_error(f"post {post_id}: comments answer without data.data", uid)
+    page = CommentPage([], _cursor(inner.get("max_id")), str(inner.get("max_id_type") or 0))
+    for item in inner["data"]:
+        if not isinstance(item, dict):
+            continue
+        try:
+            root = _comment(item, uid=uid, post_id=post_id, root=None, now=now)
+            replies = [_comment(c, uid=uid, post_id=post_id, root=root.native_id, now=now) for c in _children(item)]
+        except ParseError as exc:
+            page.warnings.append(exc.reason)
+            continue
+        page.comments += [root, *replies]
+        if (parse_count(item.get("total_number"))[0] or 0) > len(replies):
+            page.partial_roots.append(root.native_id)
+    return page
+
+
+def parse_child_flow(data: dict[str, Any], *, uid: str, post_id: str, root_id: str, now: datetime) -> CommentPage:
+    """One ``hotFlowChild`` page: the replies under ``root_id`` (the list is the answer's ``data``)."""
+    items = data.get("data")
+    if not isinstance(items, list):
+        raise _parse_error(f"comment {root_id}: replies answer without a data list", uid)
+    page = CommentPage([], _cursor(data.get("max_id")), str(data.get("max_id_type") or 0))
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        try:
+            page.comments.append(_comment(item, uid=uid, post_id=post_id, root=root_id, now=now))
+        except ParseError as exc:
+            page.warnings.append(exc.reason)
+    return page
+
+
+def link_replies(comments: list[Comment]) -> list[Comment]:
+    """The comments with each 回复@name reply tied to the comment it answers: the latest earlier
+    comment of that author in the same thread (its root or a reply under it), when the platform
+    gave no ``reply_id``; unresolved ones stay tied to their root."""
+    threads: dict[str, list[Comment]] = {}
+    for c in sorted(comments, key=lambda c: (c.created_at, c.native_id)):
+        threads.setdefault(c.root_native_id or c.native_id, []).append(c)
+    out: dict[str, Comment] = {c.native_id: c for c in comments}
+    for thread in threads.values():
+        for i, c in enumerate(thread):
+            match = _REPLY_NAME.match(c.text)
+            if c.root_native_id is None or match is None or c.reply_to != c.root_native_id:
+                continue
+            named = [x for x in thread[:i] if x.author == match[1]]
+            if named:
+                out[c.native_id] = replace(c, reply_to=named[-1].native_id)
+    return [out[c.native_id] for c in comments]

@@ -98,10 +98,11 @@ class Sandbox:
         self.app = Starlette(routes=routes)
 
     def truth(self, *, platforms: list[str] | None = None, accounts: list[str] | None = None,
-              since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
+              since: datetime | None = None, until: datetime | None = None,
+              comments: bool = False) -> dict[str, Any]:
         """The ground truth in-process, as ``GET /_sandbox/truth`` gives it."""
         query = TruthQuery(now=self.state.now, accounts=frozenset(accounts) if accounts else None,
-                           since=since, until=until)
+                           since=since, until=until, comments=comments)
         return self.control.collect_truth(query, platforms)
 
 

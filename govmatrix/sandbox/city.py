@@ -1,8 +1,15 @@
 """The simulated city: the model city's departments and their accounts.
 
 This catalogue is the one place the sandbox world and the example ``settings.toml`` agree on:
-native ids here are the ids the sandbox serves. Rhythms and follower bases only shape the
-simulation; they are not settings.
+native ids here are the ids the sandbox serves. Rhythms, follower bases and the options only
+the sandbox reads (``silent_days`` of a lapsed account, ``replies`` of a Weibo account: how
+likely it answers a comment, ``answers`` of a forum board) only shape the simulation; they are
+not settings.
+
+The inspection cases (国办秘函〔2019〕19号 veto items): four departments whose Weibo accounts
+stopped posting 8, 13, 15 and 100 days before the sandbox's start; a Weibo account that never
+replies to comments (菏泽住建); a board whose department never answers (菏泽物价); and a hacked
+site entry with a gambling link two days after the start (see feeds_world.SEEDED_LINK).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ class CityAccount:
     platform: str  # weibo | wechat | forum | feeds
     native_id: str
     name: str
-    rhythm: str = "daily"  # daily | weekly | bursts | silent
+    rhythm: str = "daily"  # daily | weekly | bursts | silent | lapsed (daily, then silent: options silent_days)
     followers: int = 1000  # follower count on the world's first day (weibo, wechat)
     options: dict[str, object] = field(default_factory=dict)
 
@@ -90,7 +97,7 @@ DEPARTMENTS: tuple[CityDepartment, ...] = (
        CityAccount(X, "MzU1MDIzNDk4Nw==", "菏泽人社", "weekly", 26_000),
        CityAccount(F, "菏泽人社", "菏泽人社(论坛)", "monthly", options={"fid": 49})),
     _d("菏泽市住房和城乡建设局", "市住建局",
-       CityAccount(W, "5987234410", "菏泽住建", "weekly", 5_400)),
+       CityAccount(W, "5987234410", "菏泽住建", "weekly", 5_400, {"replies": 0.0})),
     _d("菏泽市文化广电新闻出版局", "市文广新局",
        CityAccount(W, "5348870091", "菏泽文广新", "weekly", 7_700),
        CityAccount(R, "hzwgx-site", "菏泽文化网", "weekly", options={"feed": "hzwgx.xml"})),
@@ -105,5 +112,13 @@ DEPARTMENTS: tuple[CityDepartment, ...] = (
     _d("菏泽市水务局", "市水务局",
        CityAccount(R, "hzsw-site", "菏泽水务网", "weekly", options={"feed": "hzsw.atom"})),
     _d("菏泽市物价局", "市物价局",
-       CityAccount(F, "菏泽物价", "菏泽物价(论坛)", "monthly", options={"fid": 50})),
+       CityAccount(F, "菏泽物价", "菏泽物价(论坛)", "monthly", options={"fid": 50, "answers": "never"})),
+    _d("菏泽市城市管理局", "市城管局",
+       CityAccount(W, "5689023351", "菏泽城管", "lapsed", 8_800, {"silent_days": 8})),
+    _d("菏泽市统计局", "市统计局",
+       CityAccount(W, "5390127745", "菏泽统计", "lapsed", 3_200, {"silent_days": 13})),
+    _d("菏泽市审计局", "市审计局",
+       CityAccount(W, "5412093387", "菏泽审计", "lapsed", 2_600, {"silent_days": 15})),
+    _d("菏泽市档案局", "市档案局",
+       CityAccount(W, "5276648103", "菏泽档案", "lapsed", 1_100, {"silent_days": 100})),
 )

@@ -7,8 +7,9 @@ These are the only routes no real platform has. They are never slowed down or fa
   or ``{"advance_seconds": N}`` (the clock then stays there);
 - ``GET|POST /_sandbox/faults`` — read or set ``{"faults": "none|flaky|hostile"}``, and
   optionally ``latency_ms``, ``stall_seconds``, ``slow_seconds``;
-- ``GET /_sandbox/truth[?platform=P,Q][&account=ID...][&since=ISO][&until=ISO]`` — the ground
-  truth: ``{"now", "posts", "followers", "exchanges"}`` merged over the platforms;
+- ``GET /_sandbox/truth[?platform=P,Q][&account=ID...][&since=ISO][&until=ISO][&comments=1]`` — the
+  ground truth: ``{"now", "posts", "followers", "exchanges"}`` merged over the platforms, and with
+  ``comments=1`` the comments under the posts (``"comments"``);
 - ``GET /_sandbox/stats`` and ``POST /_sandbox/stats/reset`` — requests counted per route key;
 - ``GET /_sandbox/accounts[?platform=P]`` — every account of the world;
 - ``GET /_sandbox/static?bytes=N`` — N fixed bytes, the benchmark's baseline.
@@ -129,7 +130,8 @@ class Control:
         accounts = params.getlist("account")
         query = TruthQuery(now=self.state.now, accounts=frozenset(accounts) if accounts else None,
                            since=parse_time(params["since"], "since") if "since" in params else None,
-                           until=parse_time(params["until"], "until") if "until" in params else None)
+                           until=parse_time(params["until"], "until") if "until" in params else None,
+                           comments=params.get("comments") in ("1", "true"))
         return _json(self.collect_truth(query, self._platforms(params.get("platform"))))
 
     def collect_truth(self, query: TruthQuery, platforms: list[str] | None = None) -> dict[str, Any]:
@@ -138,9 +140,11 @@ class Control:
         out: dict[str, Any] = {"now": query.now.astimezone(SHANGHAI).isoformat(), "seed": self.state.seed,
                                "history_start": self.state.history_start.astimezone(SHANGHAI).isoformat(),
                                "posts": [], "followers": [], "exchanges": []}
+        keys = ("posts", "followers", "exchanges", "comments") if query.comments else ("posts", "followers", "exchanges")
+        out.update({key: [] for key in keys})
         for name in names:
             part = self.platforms[name].truth(query)
-            for key in ("posts", "followers", "exchanges"):
+            for key in keys:
                 out[key].extend(part.get(key, []))
         out["accounts"] = [a.describe() for a in self.world.accounts
                            if a.platform in names and query.wants(a.native_id)]

@@ -111,4 +111,4 @@ def _truth_post(entry: Entry) -> dict[str, Any]:
             "title": entry.title, "text": entry.text, "published_at": iso_local(entry.published), "url": entry.path,
             "parent_native_id": None, "reposts": None, "comments": None, "likes": None, "reads": None,
             "feed": site.file, "guid": entry.guid, "clean_text": entry.clean_text,
-            "press_release": entry.press_release}
+            "press_release": entry.press_release, "seeded": entry.seeded}

@@ -12,6 +12,10 @@ Site quirks, chosen by feed file:
 
 The press office's site posts the day's press release; other sites cross-post it now and
 then with a 【菏泽发布】 prefix or shortened.
+
+One site was hacked: two days after the sandbox's start (world day HISTORY_DAYS + 2) its first
+entry of the day ends with a gambling link (``SEEDED_LINK``), the 「发布或链接反动、暴力、色情等内容」
+branch of the security veto; the truth marks that entry ``"seeded": "forbidden_link"``.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from datetime import datetime, timedelta
 
 from govmatrix.sandbox.simkit import traditional
 from govmatrix.sandbox.texts import everyday_text
-from govmatrix.sandbox.world import World, WorldAccount
+from govmatrix.sandbox.world import HISTORY_DAYS, World, WorldAccount
 
 QUIRKS = {"hzwgx.xml": "pinyin", "hzzj.xml": "mojibake", "hzny.xml": "no_guid", "hzyy.xml": "content_encoded"}
 PRESS_OFFICE_NAME = "菏泽发布"
 AID_BASE, AID_SLOTS, MAX_PER_DAY = 10_000, 8, 3
+SEEDED_SITE, SEEDED_DAY = "hzmd.xml", HISTORY_DAYS + 2
+SEEDED_LINK = "http://m.xx-casino.example/hz?from=mudan"
 _PINYIN = {"戰": "zhàn", "質": "zhì", "險": "xiǎn", "溫": "wēn", "權": "quán", "節": "jié", "願": "yuàn", "檢": "jiǎn"}
 
 
@@ -55,6 +61,7 @@ class Entry:
     clean_text: str  # the text before the site's converter or encoding mangled it
     text: str  # the paragraphs as written (as served, quirks included), one a line: never read back from HTML
     press_release: str | None = None  # the city's press release this entry copies, if any
+    seeded: str | None = None  # "forbidden_link": the hacked entry (see the module docstring)
 
     @property
     def guid(self) -> str | None:
@@ -115,7 +122,7 @@ class FeedsWorld:
 
     def _generate(self, site: Site, day: int) -> tuple[Entry, ...]:
         count = min(MAX_PER_DAY, self.world.activity(site.account, day, mean=1.2))
-        if site.press_office:
+        if site.press_office or (site.file, day) == (SEEDED_SITE, SEEDED_DAY):
             count = max(count, 1)
         r = self.world.rng("feeds-times", site.file, day)
         seconds = sorted(r.sample(range(8 * 3600, 18 * 3600), count))
@@ -125,6 +132,9 @@ class FeedsWorld:
     def _entry(self, site: Site, day: int, n: int, published: datetime) -> Entry:
         r = self.world.rng("feeds-entry", site.file, day, n)
         title, sentences, release = self._text(site, day, n, r)
+        seeded = "forbidden_link" if (site.file, day, n) == (SEEDED_SITE, SEEDED_DAY, 0) else None
+        if seeded:
+            sentences = [*sentences, f"更多精彩活动详见{SEEDED_LINK}。"]
         clean = title, sentences
         if site.quirk == "pinyin":
             clean = traditional(title), [traditional(s) for s in sentences]
@@ -136,7 +146,7 @@ class FeedsWorld:
         paragraphs = _grouped(sentences, sizes)
         return Entry(site, AID_BASE + day * AID_SLOTS + n, title, markup(paragraphs, site.column), "".join(sentences[:1]),
                      published, site.account.name, "\n".join(_grouped(clean[1], sizes)), "\n".join(paragraphs),
-                     release)
+                     release, seeded)
 
     def _text(self, site: Site, day: int, n: int, r: random.Random) -> tuple[str, list[str], str | None]:
         if n == 0 and (site.press_office or r.random() < 0.3):

@@ -9,7 +9,8 @@ In a session thread the department's forum user opens the thread; citizens ask (
 are suggestions, starting with 【建议】); the department answers either by quoting the
 question or by the very next post after it (never an unquoted post anywhere else, apart from
 the opening post and a closing post that follows one of its own); some questions stay
-unanswered and some answers come after the session has ended.
+unanswered and some answers come after the session has ended (on a board whose account has
+``answers = "never"``, every question stays unanswered).
 
 Ids decode without search: ``tid = TID_BASE + ((day * boards) + board) * SLOTS + n`` and
 ``pid = tid * PID_STRIDE + floor``.
@@ -46,6 +47,7 @@ class Board:
     skips: bool
     charset: str
     declare: str
+    answers: bool = True  # False: the department never answers a question (an inspection case)
 
     @property
     def template(self) -> str:
@@ -139,7 +141,8 @@ class ForumWorld:
         charset, declare = _CHARSETS.get(fid, ("utf-8", "both"))
         schedule = str(account.options.get("schedule", "monthly"))
         return Board(fid, account.name.replace("(论坛)", "") + "在线", index, account.native_id, 500 + account.index,
-                     account.department, schedule, bool(account.options.get("skips")), charset, declare)
+                     account.department, schedule, bool(account.options.get("skips")), charset, declare,
+                     account.options.get("answers") != "never")
 
     def citizen(self, index: int) -> tuple[str, int]:
         return self.citizens[index], 10_001 + index * 3
@@ -257,6 +260,8 @@ class ForumWorld:
                                  "question", suggestion=suggestion))
             q = len(drafts) - 1
             fate = r.choices(("none", "next", "quote", "late"), (20, 30, 35, 15))[0]
+            if not board.answers:
+                fate = "none"
             gap = (seconds[i + 1] if i + 1 < len(seconds) else 3600) - s
             if fate == "none":
                 continue

@@ -32,13 +32,15 @@ Handler = Callable[[Request], Awaitable[Response]]
 class TruthQuery:
     """What part of the ground truth a caller wants (``GET /_sandbox/truth``).
 
-    ``accounts`` None means every account; ``since``/``until`` bound publication times.
+    ``accounts`` None means every account; ``since``/``until`` bound publication times (of the
+    posts, for the comments too).
     """
 
     now: datetime
     accounts: frozenset[str] | None = None
     since: datetime | None = None
     until: datetime | None = None
+    comments: bool = False  # also the comments under the posts (Weibo), which cost more to list
 
     def wants(self, native_id: str) -> bool:
         return self.accounts is None or native_id in self.accounts

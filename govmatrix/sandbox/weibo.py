@@ -9,6 +9,9 @@ Endpoints, relative to the mount point (``/weibo``, the stand-in for https://m.w
   end (``page=N`` paging and container ``230413UID`` are served too);
 - ``GET /statuses/extend?id=MID``: full text; ``GET /statuses/show?id=MID|BID``: one post with
   ``longText``; ``GET /detail/MID`` and ``/status/MID``: the HTML page with ``$render_data``;
+- ``GET /comments/hotflow?id=MID&mid=MID&max_id_type=0[&max_id=N]`` and
+  ``GET /comments/hotFlowChild?cid=ROOT&max_id=0&max_id_type=0``: the comments, with the traps
+  listed in weibo_comments;
 - ``GET /`` (sets visitor cookies) and ``GET /api/config`` (login probe).
 """
 
@@ -27,6 +30,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from govmatrix.sandbox import faults as f
 from govmatrix.sandbox.faults import Fault
 from govmatrix.sandbox.platform import SimulatedPlatform, TruthQuery, json_response, php_json
+from govmatrix.sandbox.weibo_comments import ID_STRIDE, NO_COMMENTS, WeiboComments
 from govmatrix.sandbox.weibo_posts import (
     WeiboPost,
     WeiboWorld,
@@ -75,6 +79,7 @@ class WeiboPlatform(SimulatedPlatform):
         self.posts = WeiboWorld(world)
         self.traits = {a.native_id: self._traits(a) for a in self.posts.accounts}
         self.shapes = Shapes(self.posts, self.traits)
+        self.comments = WeiboComments(world)
         self._page = lru_cache(maxsize=2048)(self._render_page)
 
     def _traits(self, account: WorldAccount) -> Traits:
@@ -92,6 +97,8 @@ class WeiboPlatform(SimulatedPlatform):
             Route("/detail/{mid}", self.endpoint("weibo.detail", self.detail)),
             Route("/status/{mid}", self.endpoint("weibo.detail", self.detail)),
             Route("/api/config", self.endpoint("weibo.config", self.config)),
+            Route("/comments/hotflow", self.endpoint("weibo.comments", self.hotflow)),
+            Route("/comments/hotFlowChild", self.endpoint("weibo.comments_child", self.hot_flow_child)),
             Route("/", self.endpoint("weibo.home", self.home)),
         ])]
 
@@ -216,6 +223,24 @@ class WeiboPlatform(SimulatedPlatform):
                 f"</body>\n</html>\n")
         return HTMLResponse(page)
 
+    async def hotflow(self, request: Request) -> Response:
+        params = request.query_params
+        post = self._find(params.get("id", "") or params.get("mid", ""))
+        if post is None:
+            return json_response(NOT_FOUND)
+        body = self.comments.hotflow(post, self.state.now, _int(params.get("max_id"), 0),
+                                     _int(params.get("max_id_type"), 0))
+        return json_response(php_json(body))
+
+    async def hot_flow_child(self, request: Request) -> Response:
+        params = request.query_params
+        root = _int(params.get("cid"), 0)
+        post = self._find(str(root // ID_STRIDE)) if root else None
+        if post is None:
+            return json_response(php_json(NO_COMMENTS))
+        return json_response(php_json(self.comments.child_flow(post, root, self.state.now,
+                                                               _int(params.get("max_id"), 0))))
+
     async def config(self, request: Request) -> Response:
         return json_response(php_json({"ok": 1, "data": {"login": False, "st": "", "uid": ""}}))
 
@@ -257,7 +282,10 @@ class WeiboPlatform(SimulatedPlatform):
                 n = self.world.followers(account, day)
                 followers.append({"platform": "weibo", "account": uid, "day": self.world.day_date(day).isoformat(),
                                   "followers": n, "shown": followers_shown(n)})
-        return {"posts": posts, "followers": followers, "exchanges": []}
+        out: dict[str, Any] = {"posts": posts, "followers": followers, "exchanges": []}
+        if query.comments:
+            out["comments"] = [c for p in posts for c in self.comments.truth(self._post(int(p["native_id"])), query.now)]
+        return out
 
     def _post_truth(self, post: WeiboPost, pinned: bool) -> dict[str, Any]:
         """A post in the contract's shape, plus Weibo extras (bid, pinned, variant, media, ...)."""

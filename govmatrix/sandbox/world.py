@@ -215,7 +215,18 @@ class World:
             return 1 if r.random() < 0.15 else 0
         if account.rhythm == "silent":
             return 1 if r.random() < 0.03 else 0
+        if account.rhythm == "lapsed":  # posts daily, then stops for good (see lapsed_day)
+            last = self.lapsed_day(account)
+            if day > last:
+                return 0
+            count = poisson(r, mean * (0.5 if weekday >= 5 else 1.0))
+            return max(count, 1) if day == last else count
         return 1 if r.random() < 0.05 else 0  # monthly and unknown rhythms: rare items
+
+    def lapsed_day(self, account: WorldAccount) -> int:
+        """The world day of a ``lapsed`` account's last post: ``silent_days`` before the day the
+        sandbox started (day HISTORY_DAYS), so at the start it has been silent that many days."""
+        return HISTORY_DAYS - int(account.options.get("silent_days", 0))
 
     def _draw_weekday(self, key: tuple[str, str]) -> int:
         return self.rng("weekday", *key).randrange(5)

@@ -47,6 +47,8 @@ class FakeWeibo:
 
 def run_crawl(handler: object, now: datetime = NOW, known: set[str] = frozenset(),  # type: ignore[assignment]
               horizon_days: int = 30, **settings: object) -> CrawlResult:
+    settings.setdefault("comment_days", 0)  # the timeline walk alone (the comments: test_weibo_comments.py)
+
     async def go() -> CrawlResult:
         crawler = make_crawler("weibo", handler, base_url="https://m.weibo.cn", **settings)  # type: ignore[arg-type]
         try:

@@ -79,6 +79,8 @@ def weibo_server(hostile: Hostile, timeline: dict[str, Any], show: bytes | None 
         request.answer(200, body if "containerid" in request.query else profile)
 
     hostile.routes["/api/container/getIndex"] = getindex
+    no_comments = (WEIBO / "comments_none.json").read_bytes()  # the comments of the inspection's interaction check
+    hostile.routes["/comments/hotflow"] = lambda r: r.answer(200, no_comments)
     if show is not None:
         hostile.routes["/statuses/show"] = lambda r: r.answer(200, show)
 

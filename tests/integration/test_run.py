@@ -114,7 +114,11 @@ def test_sigterm_stops_within_ten_seconds_and_releases_leases(sandbox: SandboxSe
     assert main(["--config", str(config), "init"]) == 0
     httpx.post(f"{sandbox.url}/_sandbox/faults", json={"faults": "none", "latency_ms": 300}).raise_for_status()
     proc = start_run(config, db_url, sandbox)
-    time.sleep(2.0)  # crawls are in flight: every request takes 300 ms
+    deadline = time.monotonic() + 30
+    while not any(lease for _, _, _, lease, *_ in weibo_state(db_url)):  # crawls are in flight
+        assert time.monotonic() < deadline and proc.poll() is None, "the scheduler claimed nothing"
+        time.sleep(0.1)
+    time.sleep(0.5)  # every request takes 300 ms
     began = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=12) == 0
