@@ -24,7 +24,7 @@ demo: install
 	$(BIN)/govmatrix demo
 
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 lint: install
 	$(BIN)/ruff check govmatrix tests bench

@@ -28,7 +28,7 @@ Command = Callable[[argparse.Namespace, Settings, Clock], int]
 SANDBOX_URL = "http://127.0.0.1:8700"
 # Commands that never crawl run without the WeChat secrets; they say which accounts cannot be crawled.
 NO_SECRETS = frozenset({"init", "accounts", "status", "feed", "exchange", "followers", "rankings", "exchanges",
-                        "report"})
+                        "report", "user", "publish", "serve"})
 
 
 def _local(value: datetime | None, tz: tzinfo) -> str:
@@ -155,6 +155,14 @@ def cmd_report(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
 
     from govmatrix import monthly
 
+    if args.kind in ("inspection", "register"):
+        from govmatrix import readiness
+
+        day = readiness.date_arg(args.date, clock.now(), settings)
+        out = readiness.write(_repo(settings), settings, args.kind, day, args.format,  # type: ignore[arg-type]
+                              Path(args.out) if args.out else None, clock.now())
+        print(f"{args.kind} report as of {day} written to {out}")
+        return 0
     month = monthly.month_arg(args.month, clock.now(), settings)
     out = monthly.write(_repo(settings), settings, args.kind, month, args.format,  # type: ignore[arg-type]
                         Path(args.out) if args.out else None)
@@ -172,7 +180,31 @@ def cmd_exchange(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
 def cmd_demo(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     from govmatrix.demo import run_demo
 
-    return run_demo(settings, days=args.days)
+    return run_demo(settings, days=args.days, serve=not args.no_serve)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from govmatrix.web.commands import serve
+
+    if args.scheduler and (missing := settings.missing_secrets()):
+        raise ConfigError(f"{settings.path}: {missing[0][0]}: environment variable {missing[0][1].env} is not set "
+                          "(serve --scheduler crawls)")
+    repo = _repo(settings, write=True)
+    return serve(repo, settings, clock, host=args.host or settings.web.host,  # type: ignore[arg-type]
+                 port=args.port or settings.web.port, scheduler=args.scheduler)
+
+
+def cmd_user(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from govmatrix.web.commands import user_command
+
+    repo = _repo(settings, write=args.action != "list")
+    return user_command(repo, clock, args.action, args.name, args.role, args.departments)  # type: ignore[arg-type]
+
+
+def cmd_publish(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from govmatrix.web.commands import publish_command
+
+    return publish_command(_repo(settings), settings, args.out, args.base_url)  # type: ignore[arg-type]
 
 
 def cmd_sandbox(args: argparse.Namespace, settings: Settings | None, clock: Clock | None) -> int:
@@ -232,7 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("sandbox_args", nargs=argparse.REMAINDER)
     s.set_defaults(func=cmd_sandbox)
     d = sub.add_parser("demo", help="start the sandbox, crawl simulated days into the store, show the result")
-    d.add_argument("--days", type=int, default=7, help="simulated days to crawl (default 7)")
+    d.add_argument("--days", type=int, default=30, help="simulated days to crawl (default 30)")
+    d.add_argument("--no-serve", action="store_true", help="stop after crawling (do not serve the web app)")
     d.set_defaults(func=cmd_demo)
     r = sub.add_parser("run", help="keep the whole matrix fresh: the long-running scheduler")
     r.add_argument("--once", action="store_true", help="one pass over the due accounts, then exit (for cron)")
@@ -273,12 +306,30 @@ def build_parser() -> argparse.ArgumentParser:
             m.add_argument("--department", help="only this department (full name or part of it)")
         m.add_argument("--format", choices=("table", "json"), default="table")
         m.set_defaults(func=cmd_monthly)
-    rp = sub.add_parser("report", help="write a monthly report file")
-    rp.add_argument("kind", choices=("followers", "exchange", "matrix"))
-    rp.add_argument("--month", help=month_help)
+    rp = sub.add_parser("report", help="write a monthly report file, the inspection report or the account register")
+    rp.add_argument("kind", choices=("followers", "exchange", "matrix", "inspection", "register"))
+    rp.add_argument("--month", help=month_help + "; followers, exchange, matrix")
+    rp.add_argument("--date", help="YYYY-MM-DD (default: today): the day inspection and register are as of")
     rp.add_argument("--format", choices=("xlsx", "html", "csv"), default="xlsx")
-    rp.add_argument("--out", help="the file to write (default: [reports] dir / KIND-YYYY-MM.FORMAT)")
+    rp.add_argument("--out", help="the file to write (default: [reports] dir / KIND-YYYY-MM.FORMAT, "
+                    "KIND-YYYY-MM-DD.FORMAT for inspection and register)")
     rp.set_defaults(func=cmd_report)
+    sv = sub.add_parser("serve", help="serve the micro-site, the review desk, the dashboards and the API")
+    sv.add_argument("--host", help="address to listen on (default [web] host, 127.0.0.1)")
+    sv.add_argument("--port", type=int, help="port (default [web] port, 8800)")
+    sv.add_argument("--scheduler", action="store_true", help="also run the crawl scheduler in this process")
+    sv.set_defaults(func=cmd_serve)
+    u = sub.add_parser("user", help="the web app's users: add, list, passwd, disable, enable, token")
+    u.add_argument("action", choices=("add", "list", "passwd", "disable", "enable", "token"))
+    u.add_argument("name", nargs="?")
+    u.add_argument("--role", choices=("admin", "reviewer", "viewer"), help="with add")
+    u.add_argument("--departments", nargs="*", default=[], metavar="SHORT_NAME",
+                   help="with add: a reviewer acts only on these departments' items (default: all)")
+    u.set_defaults(func=cmd_user)
+    pb = sub.add_parser("publish", help="write the micro-site as static files (incrementally)")
+    pb.add_argument("--out", help="the folder (default [web] publish_dir)")
+    pb.add_argument("--base-url", help="the micro-site's public address, for its feeds (default [web] base_url)")
+    pb.set_defaults(func=cmd_publish)
     return parser
 
 

@@ -114,6 +114,18 @@ class DedupSettings(_Strict):
     threshold: Annotated[float, Field(gt=0, le=1)] = 0.8  # estimated Jaccard of the 3-character shingles
 
 
+class WordingSettings(_Strict):
+    """``[pipelines.wording]``: the department's lists for the wording check (pipelines/wording_lists.py),
+    each added to the built-in one (data/wording_*). A path is relative to the settings file;
+    ``govmatrix:`` starts a path inside the installed package."""
+
+    confusion: list[str] = []  # files of `wrong<TAB>right` lines
+    protected: list[str] = []  # TOML: [[person]] name, title, short_title; [[organ]] name; [[formulation]] text
+    forbidden: list[str] = []  # TOML: [[category]] name, words; [allow] words; [links] bad_domains
+    replace: list[Literal["confusion", "protected", "forbidden"]] = []  # built-in lists not used
+    severity: Literal["low", "medium", "high"] = "high"  # of every hit: the veto item, so first in the queue
+
+
 class AlertRule(_Strict):
     """A keyword rule of the alerts pipeline, matched on the search form (simplified script)."""
 
@@ -125,17 +137,55 @@ class AlertRule(_Strict):
     kinds: list[str] = []  # empty: every kind (original, repost, article, thread, reply)
     severity: Literal["low", "medium", "high"] = "medium"
 
+    @field_validator("name")
+    @classmethod
+    def _not_wording(cls, value: str) -> str:
+        if value.startswith("wording:"):
+            raise ValueError("names starting with 'wording:' are the wording pipeline's")
+        return value
+
 
 class PipelineSettings(_Strict):
-    order: list[str] = ["clean", "dedup", "alerts"]
+    order: list[str] = ["clean", "dedup", "alerts", "wording"]
     clean: CleanSettings = CleanSettings()
     dedup: DedupSettings = DedupSettings()
+    wording: WordingSettings = WordingSettings()
 
 
 class ReportSettings(_Strict):
     dir: str = "reports"  # where the scheduler writes last month's reports on the 1st
     formats: list[Literal["xlsx", "html", "csv"]] = ["xlsx", "html"]
     exchange_since: date | None = None  # running totals of the online exchanges from this day (default: all)
+
+
+class InspectionSettings(_Strict):
+    """``[inspection]``: the single-veto items of 国办秘函〔2019〕19号 checked live, the day's alarms and the
+    account register (matrix/inspection.py, matrix/register.py)."""
+
+    window_days: Annotated[int, Field(gt=0)] = 14  # 「监测时间点前2周内无更新」: the calendar days that must hold an update
+    alarm_days: Annotated[int, Field(ge=0)] = 4  # the alarm comes this many days before an account crosses the line
+    updates: Literal["all", "originals"] = "all"  # what is an update: reposts and replies too, or originals only
+    silent_lists: list[Annotated[int, Field(gt=0)]] = [10, 14, 90, 365]  # days: the silent-account lists
+    sleeping_days: Annotated[int, Field(gt=0)] = 90  # silent this long: 睡眠 in the register
+    interaction_days: Annotated[int, Field(gt=0)] = 14  # Weibo: the comments on the posts of these days
+    unanswered_days: Annotated[int, Field(gt=0)] = 5  # forum: a question unanswered this long is overdue
+    question_days: Annotated[int, Field(gt=0)] = 90  # forum: the sessions whose questions are looked at
+    content_days: Annotated[int, Field(gt=0)] = 90  # the posts whose wording hits count against the account
+
+
+class WebSettings(_Strict):
+    """``[web]``: the review desk, the dashboards and the public micro-site (``govmatrix serve``)."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(gt=0, lt=65536)] = 8800
+    secret: Secret | None = None  # signs the session cookies; unset: a new one each start (logins end with serve)
+    site_title: Annotated[str, Field(min_length=1)] = "政务新媒体矩阵 微网站"
+    base_url: str = ""  # the micro-site's public address, for the links in its feeds; empty: the request's
+    page_size: Annotated[int, Field(gt=0, le=100)] = 20  # items per page of the desk and the micro-site
+    session_hours: Annotated[int, Field(gt=0)] = 12  # a login lasts this long
+    login_attempts: Annotated[int, Field(gt=0)] = 5  # failures of one user name (4x: of one address) ...
+    login_window_minutes: Annotated[int, Field(gt=0)] = 15  # ... within this long refuse logins for as long
+    publish_dir: str = "site"  # where `govmatrix publish` writes the static micro-site by default
 
 
 class PlatformSettings(_Strict):
@@ -156,7 +206,32 @@ class AccountOptions(_Strict):
     """The platform-specific keys of an account; a crawler's own model declares them."""
 
 
-COMMON_ACCOUNT_KEYS = frozenset({"platform", "id", "name", "enabled", "interval", "display_script"})
+COMMON_ACCOUNT_KEYS = frozenset({"platform", "id", "name", "enabled", "interval", "display_script", "register"})
+
+
+class AccountRegister(_Strict):
+    """``register = { ... }``: the account's line in the register (台账) as filed in the 全国政务新媒体信息报送系统.
+
+    An account without ``opened`` is not filed: the register lists it as found posting but not registered.
+    """
+
+    opened: date | None = None  # 开设: when it was opened and filed
+    operator: str = ""  # 运维人员
+    frequency: str = ""  # 更新频率 as declared (每日, 每周, ...)
+    changed: date | None = None  # 变更: the last change filed (name, subject, operator)
+    change_note: str = ""  # what that change was
+    closed: date | None = None  # 关停: no more posts from this day
+    cancelled: date | None = None  # 注销: the account is gone
+    closing_notice: str = ""  # 停更公告: where the notice was published (a link), required when closing
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AccountRegister:
+        days = [("opened", self.opened), ("closed", self.closed), ("cancelled", self.cancelled)]
+        known = [(name, day) for name, day in days if day is not None]
+        for (first, a), (then, b) in zip(known, known[1:], strict=False):
+            if b < a:
+                raise ValueError(f"{then} ({b}) is before {first} ({a})")
+        return self
 
 
 class AccountSettings(_Strict):
@@ -168,6 +243,8 @@ class AccountSettings(_Strict):
     enabled: bool = True
     interval: Annotated[int, Field(gt=0)] | None = None  # seconds; unset = adaptive
     display_script: Literal["original", "simplified"] = "original"  # how its text is shown
+    # its line in the register (台账), key ``register`` (BaseModel has a ``register`` of its own); None: not filed
+    ledger: AccountRegister | None = Field(default=None, alias="register")
     options: Any = None
 
     @model_validator(mode="before")
@@ -203,6 +280,8 @@ class Settings(_Strict):
     pipelines: PipelineSettings = PipelineSettings()
     alerts: list[AlertRule] = []
     reports: ReportSettings = ReportSettings()
+    inspection: InspectionSettings = InspectionSettings()
+    web: WebSettings = WebSettings()
     platforms: dict[str, Any] = {}
     departments: list[DepartmentSettings] = []
     path: str = DEFAULT_CONFIG
@@ -268,6 +347,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
         raise ConfigError(f"{file}: path: unknown key")
     try:
         raw = Settings.model_validate({**data, "path": str(file)})
+        resolve_secrets(raw.web, env)
         settings = raw.model_copy(update={"platforms": _platforms(raw.platforms, env),
                                           "departments": _departments(raw.departments, env)})
     except ValidationError as exc:
@@ -403,6 +483,13 @@ def _check_semantics(settings: Settings, file: Path) -> None:
     for name in settings.pipelines.order:
         if name not in PIPELINES:
             raise ConfigError(f"{file}: pipelines.order: unknown pipeline {name!r} (known: {', '.join(PIPELINES)})")
+    if "wording" in settings.pipelines.order:  # the lists are read when the pipeline starts; a missing one fails now
+        from govmatrix.pipelines.wording_lists import resolve
+
+        for kind in ("confusion", "protected", "forbidden"):
+            for n, raw in enumerate(getattr(settings.pipelines.wording, kind)):
+                if not resolve(raw, file.parent).is_file():
+                    raise ConfigError(f"{file}: pipelines.wording.{kind}[{n}]: list file not found: {raw}")
     lease = settings.scheduler.lease_seconds
     for name, section in settings.platforms.items():
         if section.crawl_timeout >= lease:

@@ -1,14 +1,19 @@
 """``govmatrix demo``: the whole pipeline offline, against the sandbox, in one command.
 
-Starts the sandbox on the address the example settings point at, creates the store, crawls
-every account of the simulated city day by day through a week of simulated time (so follower
-history comes from real crawls), then shows what was stored.
+Starts the sandbox on the address the example settings point at, creates a fresh store, crawls
+every account of the simulated city day by day through 30 simulated days (so follower history
+comes from real crawls), shows what was stored, creates two demo users (their passwords printed
+once), approves some items, and serves the web app with the scheduler, which keeps the demo fresh
+from the sandbox: its clock runs a simulated minute per second until serve is stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+import os
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from govmatrix.bootstrap import initialize
@@ -24,13 +29,11 @@ from govmatrix.storage.repo import Repo
 from govmatrix.tz import SHANGHAI
 
 DEMO_START = datetime(2016, 6, 1, 9, 0, tzinfo=SHANGHAI)  # the era of the model city's matrix
-DEMO_DAYS = 7
+DEMO_DAYS = 30
 DEMO_RATE = 200.0  # requests per second and platform: politeness is for the real platforms
-
-NOT_YET = (
-    "the web UI (review queue, dashboards, micro-site pages): not built yet",
-    "the micro-site JSON Feed and Atom output: not built yet",
-)
+DEMO_STORE = "demo.db"  # the demo's own SQLite store, made fresh each time (unless GOVMATRIX_DATABASE_URL is set)
+DEMO_SPEED = 60  # simulated seconds per second while the demo is served
+DEMO_APPROVED = 12  # newest original items approved, two of them pinned
 
 
 def write_reports(repo: Repo, settings: Settings, now: datetime) -> None:
@@ -59,9 +62,44 @@ def local_budget(settings: Settings) -> Settings:
     return settings.model_copy(update={"platforms": platforms})
 
 
-def run_demo(settings: Settings, days: int = DEMO_DAYS, start: datetime = DEMO_START) -> int:
+def demo_store(settings: Settings) -> Settings:
+    """The settings with the demo's own fresh SQLite store (GOVMATRIX_DATABASE_URL, if set, is used as it is)."""
+    if os.environ.get("GOVMATRIX_DATABASE_URL"):
+        return settings
+    for suffix in ("", "-wal", "-shm", ".scheduler.lock"):
+        Path(DEMO_STORE + suffix).unlink(missing_ok=True)
+    return settings.model_copy(update={"storage": settings.storage.model_copy(update={"url": f"sqlite:///{DEMO_STORE}"})})
+
+
+def demo_users(repo: Repo, now: datetime) -> None:
+    """An admin and a reviewer with new random passwords, printed once."""
+    from govmatrix.web.auth import hash_password
+
+    print("\ndemo users of the review desk (passwords shown once):")
+    for name, role in (("admin", "admin"), ("reviewer", "reviewer")):
+        password = secrets.token_urlsafe(9)
+        if repo.users.by_name(name):
+            repo.users.change(name, now, password_hash=hash_password(password), disabled=False)
+        else:
+            repo.users.add(name, role, hash_password(password), now)
+        print(f"    {name} / {password}  ({role})")
+
+
+def approve_some(repo: Repo, settings: Settings, now: datetime) -> int:
+    """The newest original items approved by the demo admin (each cluster once), the two newest pinned."""
+    from govmatrix.storage.feed import FeedQuery
+
+    rows = repo.feed.page(FeedQuery(kind="original", collapsed=True, limit=DEMO_APPROVED))
+    rows += repo.feed.page(FeedQuery(kind="article", collapsed=True, limit=DEMO_APPROVED))
+    ids = [r["id"] for r in rows]
+    repo.reviews.set_state(ids[2:], "approved", actor="admin", now=now, note="演示数据")
+    repo.reviews.set_state(ids[:2], "pinned", actor="admin", now=now, note="演示数据")
+    return len(ids)
+
+
+def run_demo(settings: Settings, days: int = DEMO_DAYS, start: datetime = DEMO_START, *, serve: bool = True) -> int:
     host, port = sandbox_address(settings)
-    settings = local_budget(settings)
+    settings = local_budget(demo_store(settings))
     with SandboxServer(SandboxConfig(seed=1, start=start), host=host, port=port) as sandbox:
         print(f"sandbox: serving the simulated city on {sandbox.url} (clock starts {start:%Y-%m-%d %H:%M})")
         repo, report = initialize(settings, sandbox.state.now)
@@ -73,9 +111,24 @@ def run_demo(settings: Settings, days: int = DEMO_DAYS, start: datetime = DEMO_S
             crawl_day(repo, settings, sandbox.state.now)
         show(repo, settings)
         write_reports(repo, settings, sandbox.state.now)
-    for line in NOT_YET:
-        print(f"not there yet: {line}")
+        demo_users(repo, sandbox.state.now)
+        print(f"approved {approve_some(repo, settings, sandbox.state.now)} items for the micro-site (2 pinned)")
+        if not serve:
+            return 0
+        from govmatrix.web.commands import serve as serve_web
+
+        print(f"\nthe sandbox's clock now runs {DEMO_SPEED} simulated seconds per second; the scheduler crawls "
+              "what is due")
+        clock = Clock(source=lambda: sandbox.state.now)
+        return serve_web(repo, settings, clock, host=settings.web.host, port=settings.web.port, scheduler=True,
+                         also=lambda: _run_clock(sandbox))
     return 0
+
+
+async def _run_clock(sandbox: SandboxServer) -> None:
+    while True:
+        await asyncio.sleep(1)
+        sandbox.state.set_now(sandbox.state.now + timedelta(seconds=DEMO_SPEED))
 
 
 def crawl_day(repo: Repo, settings: Settings, now: datetime) -> None:
@@ -108,5 +161,5 @@ def show(repo: Repo, settings: Settings) -> None:
     answered = sum(s.get("answered", 0) or 0 for s in sessions)
     asked = sum(s.get("questions", 0) or 0 for s in sessions)
     print(f"\nonline exchanges on the forum: {len(sessions)} sessions, {asked} questions, {answered} answered")
-    print("\nnext: govmatrix status | govmatrix feed --search 疫苗 | govmatrix followers | govmatrix rankings |"
-          " govmatrix exchanges | govmatrix run (keeps it fresh)")
+    print(f"\nthe store: {settings.storage.url}; with GOVMATRIX_DATABASE_URL={settings.storage.url} try govmatrix "
+          "status | feed --search 疫苗 | followers | rankings | exchanges")

@@ -140,6 +140,8 @@ def test_monthly_commands_and_report_files(config: Path, tmp_path: Path, capsys:
     assert "网上在线交流开展情况" in capsys.readouterr().out
     assert main([*now, "followers", "--month", "2016-13"]) == 2
     assert "--month: expected YYYY-MM" in capsys.readouterr().err
+    assert main([*now, "followers", "--month", "0000-01"]) == 2
+    assert "--month: year out of range" in capsys.readouterr().err
     for fmt in ("xlsx", "html", "csv"):
         out_file = tmp_path / f"m.{fmt}"
         assert main([*now, "report", "matrix", "--month", "2016-06", "--format", fmt, "--out", str(out_file)]) == 0

@@ -31,6 +31,7 @@ MAX_LIMIT = 500
 class FeedPage:
     records: list[dict[str, Any]]
     cursor: str | None  # where the next page starts; None on the last page
+    rows: list[dict[str, Any]]  # the store's rows behind the records (with html, media, updated_at)
 
 
 def feed_record(row: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def page(repo: Repo, tz: tzinfo, query: FeedQuery, cursor: str | None = None) ->
             others = [m for m in members.get(record["cluster_id"], []) if m["id"] != record["id"]]
             record["also_posted_by"] = list(dict.fromkeys(m["account"] for m in others))
     next_cursor = encode_cursor(FeedStore.key(rows[-1], query.order)) if more and rows else None
-    return FeedPage(records, next_cursor)
+    return FeedPage(records, next_cursor, rows)
 
 
 def also_posted_line(record: dict[str, Any], shown: int = 2) -> str:

@@ -20,6 +20,8 @@ class Month:
         match = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
         if not match or not 1 <= int(match[2]) <= 12:
             raise ConfigError(f"--month: expected YYYY-MM, got {text!r}")
+        if not 1900 <= int(match[1]) <= 2999:  # a month of this software's life; year 0 or 9999 break date sums
+            raise ConfigError(f"--month: year out of range (1900-2999): {text!r}")
         return cls(int(match[1]), int(match[2]))
 
     @classmethod

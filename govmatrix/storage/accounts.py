@@ -136,6 +136,12 @@ class AccountStore(Store):
             rows = conn.execute(query.order_by(a.department_id, a.platform, a.native_id)).all()
         return [_account(r) for r in rows]
 
+    def departments(self) -> list[dict[str, Any]]:
+        """Every department: name and short name, in the order they were added."""
+        d = t.departments.c
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(d.name, d.short_name).order_by(d.id)).all()]
+
     def by_id(self, ids: Sequence[int]) -> list[Account]:
         query = _select().where(t.accounts.c.id.in_(list(ids)))
         with self.engine.connect() as conn:

@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, false, func, literal, or_, select, tuple_, union_all
+from sqlalchemy import and_, exists, false, func, literal, or_, select, tuple_, union_all
 
 from govmatrix.storage import schema as t
 from govmatrix.storage.base import Store, chunks
 from govmatrix.storage.search import SearchIndex, needs_scan, phrases
 
 ORDERS = ("newest", "alerts")
+PUBLIC = ("approved", "pinned")
+MAX_ID = 2**63 - 1  # the largest id a BIGINT holds
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class FeedQuery:
     flag: str | None = None  # only posts with this flag ("*": any flag)
     search: str | None = None
     collapsed: bool = False
+    public: bool = False  # only what the micro-site shows: approved or pinned, each cluster once
     order: str = "newest"
     after: tuple[Any, ...] | None = None
     limit: int = 50
@@ -61,6 +64,15 @@ class FeedStore(Store):
                 return []
             query = self._query(conn, q, accounts)
             return [dict(r._mapping) for r in conn.execute(query).all()]
+
+    def one(self, post_id: int) -> dict[str, Any] | None:
+        """One post as a feed row (None if there is no such post)."""
+        if not 0 < post_id <= MAX_ID:
+            return None
+        ids = select(t.posts.c.id).where(t.posts.c.id == post_id).subquery()
+        with self.engine.connect() as conn:
+            row = conn.execute(self._rows(ids, self._sort("newest"), 1)).first()
+        return dict(row._mapping) if row else None
 
     def _query(self, conn: Any, q: FeedQuery, accounts: list[int] | None) -> Any:
         p = t.posts.c
@@ -107,7 +119,7 @@ class FeedStore(Store):
         return select(
             p.id, p.platform, p.native_id, p.url, p.title, p.text, p.html, p.published_at, p.reposts, p.comments,
             p.likes, p.reads, p.kind, p.review_state, p.flags, p.author, p.cluster_id, p.alerts, p.alert_level,
-            p.media, p.account_id, a.name.label("account"), d.name.label("department"),
+            p.media, p.updated_at, p.account_id, a.name.label("account"), d.name.label("department"),
             d.short_name.label("department_short"),
         ).select_from(t.posts.join(ids, p.id == ids.c.id).join(t.accounts, p.account_id == a.id).outerjoin(
             t.departments, a.department_id == d.id)).order_by(*(c.desc() for c in sort)).limit(limit)
@@ -172,6 +184,8 @@ class FeedStore(Store):
             out.append(self._flagged(q.flag))
         if q.collapsed:
             out.append(or_(p.cluster_id.is_(None), p.cluster_id == p.id))
+        if q.public:
+            out += [p.review_state.in_(PUBLIC), ~self._earlier_public()]
         for phrase in phrases(q.search or ""):  # exact: the index only narrows the candidates
             # a phrase is letters and digits only (no % or _); SQLite's LIKE ignores ASCII case
             out.append(func.strpos(func.lower(p.text_norm), phrase) > 0 if self.postgres
@@ -179,6 +193,15 @@ class FeedStore(Store):
         if q.search is not None and not phrases(q.search):
             out.append(false())  # a query of punctuation only finds nothing
         return out
+
+    @staticmethod
+    def _earlier_public() -> Any:
+        """Another approved or pinned member of the post's cluster comes before it: of a cluster the
+        micro-site shows its earliest public member, whichever members a reviewer approved."""
+        p, other = t.posts.c, t.posts.alias("other").c
+        return exists(select(1).where(
+            other.cluster_id == p.cluster_id, other.review_state.in_(PUBLIC),
+            or_(other.published_at < p.published_at, and_(other.published_at == p.published_at, other.id < p.id))))
 
     def _flagged(self, flag: str) -> Any:
         flags = t.posts.c.flags

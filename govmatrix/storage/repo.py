@@ -1,6 +1,6 @@
 """The store's one facade: ``repo.accounts``, ``repo.posts``, ``repo.snapshots``, ``repo.runs``,
 ``repo.exchanges``, ``repo.reviews``, ``repo.clusters``, ``repo.feed``,
-``repo.figures``, ``repo.articles``. Every read and write of the store goes through it; all the SQL
+``repo.figures``, ``repo.articles``, ``repo.users``, ``repo.comments``, ``repo.inspection``, ``repo.wording``. Every read and write of the store goes through it; all the SQL
 lives in the modules behind it, one per concern, each the same on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -10,14 +10,18 @@ from sqlalchemy import Engine
 from govmatrix.storage.accounts import AccountSpec, AccountStore, SyncReport
 from govmatrix.storage.articles import ArticleStore
 from govmatrix.storage.clusters import ClusterStore
+from govmatrix.storage.comments import CommentStore
 from govmatrix.storage.db import BUSY_TIMEOUT, check_initialised, make_engine
 from govmatrix.storage.exchanges import ExchangeStore
 from govmatrix.storage.feed import FeedStore
 from govmatrix.storage.figures import FigureStore
+from govmatrix.storage.inspection import InspectionStore
 from govmatrix.storage.posts import PostStore
 from govmatrix.storage.reviews import ReviewStore
 from govmatrix.storage.runs import RunStore, UpsertCounts
 from govmatrix.storage.snapshots import SnapshotStore
+from govmatrix.storage.users import UserStore
+from govmatrix.storage.wording import WordingStore
 
 __all__ = ["AccountSpec", "Repo", "SyncReport", "UpsertCounts"]
 
@@ -37,6 +41,10 @@ class Repo:
         self.exchanges = ExchangeStore(engine)
         self.reviews = ReviewStore(engine)
         self.clusters = ClusterStore(engine)
+        self.users = UserStore(engine)
+        self.wording = WordingStore(engine)
+        self.comments = CommentStore(engine)
+        self.inspection = InspectionStore(engine)
 
     @classmethod
     def open(cls, url: str, *, initialised: bool = True, busy_timeout: float = BUSY_TIMEOUT) -> Repo:

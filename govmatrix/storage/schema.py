@@ -271,3 +271,45 @@ wording_dismissals = Table(
     Column("note", Text, nullable=False, default=""),
     UniqueConstraint("post_id", "key", name="uq_wording_dismissals_post_key"),
 )
+
+# Comments under the accounts' posts (Weibo ``comments/hotflow``) and the replies under them: the
+# inspection's evidence that an account answers. ``post_native_id`` is the post's native id on the
+# same platform; ``reply_to`` the comment a reply answers; ``by_account`` marks the account's own.
+comments = Table(
+    "comments", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("platform", String(20), nullable=False),
+    Column("native_id", String(200), nullable=False),
+    Column("post_native_id", String(200), nullable=False),
+    Column("root_native_id", String(200), nullable=True),
+    Column("reply_to", String(200), nullable=True),
+    Column("by_account", Boolean, nullable=False, default=False),
+    Column("author", String(200), nullable=False, default=""),
+    Column("author_id", String(64), nullable=False, default=""),
+    Column("text", Text, nullable=False, default=""),
+    Column("likes", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("platform", "native_id", name="uq_comments_platform_native"),
+    Index("ix_comments_account_created", "account_id", "created_at"),
+    Index("ix_comments_post", "platform", "post_native_id"),
+)
+
+# The inspection's alarms (matrix/inspection.py), raised by the scheduler each day for the review desk
+# and `govmatrix status`: one per account and ``key`` (what it is about, e.g. the last update it
+# counts from), so a day's job run twice, or a job catching up, never raises one twice.
+inspection_alarms = Table(
+    "inspection_alarms", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("day", Date, nullable=False),  # the local day it was raised
+    Column("kind", String(40), nullable=False),
+    Column("key", String(300), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("details", Json, nullable=False, default=dict),
+    Column("raised_at", UTCDateTime, nullable=False),
+    UniqueConstraint("account_id", "key", name="uq_inspection_alarms_account_key"),
+    Index("ix_inspection_alarms_day", "day"),
+)

@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 
 from govmatrix.cli import main
+from govmatrix.config import load_settings
+from govmatrix.storage.feed import FeedQuery
+from govmatrix.storage.repo import Repo
+from govmatrix.web.auth import password_ok
 
 from .conftest import sandbox_settings
 
@@ -23,15 +27,23 @@ def test_demo_crawls_every_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("GOVMATRIX_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
     monkeypatch.chdir(tmp_path)  # the reports go to [reports] dir, relative to where govmatrix runs
     config = sandbox_settings(tmp_path, f"http://127.0.0.1:{free_port()}")
-    assert main(["--config", str(config), "demo", "--days", "2"]) == 0
+    assert main(["--config", str(config), "demo", "--days", "2", "--no-serve"]) == 0
     out = capsys.readouterr().out
-    assert "2016-06-01: crawled 48 accounts" in out and "2016-06-02: crawled 48 accounts" in out
+    accounts = len(load_settings(config, require_secrets=False).accounts())
+    assert f"2016-06-01: crawled {accounts} accounts" in out and f"2016-06-02: crawled {accounts} accounts" in out
     assert " 0 failed" in out and "failed\n    " not in out
     stored = next(line for line in out.splitlines() if line.startswith("posts stored:"))
     for platform in ("feeds", "forum", "wechat", "weibo"):
         assert platform in stored
     assert "菏泽发布" in out and "online exchanges on the forum:" in out
-    assert "not there yet: the web UI" in out
+    assert "admin / " in out and "reviewer / " in out  # the demo users, passwords shown once
+    repo = Repo.open(f"sqlite:///{tmp_path / 'demo.db'}")
+    admin = repo.users.by_name("admin")
+    password = out.split("admin / ", 1)[1].split()[0]
+    assert admin is not None and admin.role == "admin" and password_ok(admin, password)
+    public = repo.feed.page(FeedQuery(public=True, limit=100))
+    assert len(public) >= 10 and sum(r["review_state"] == "pinned" for r in public) == 2
+    repo.close()
     assert "the monthly report of 2016-06 so far: reports/matrix-2016-06.xlsx, reports/matrix-2016-06.html" in out
     assert (tmp_path / "reports" / "matrix-2016-06.xlsx").stat().st_size > 5000
 

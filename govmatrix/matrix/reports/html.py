@@ -12,7 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from govmatrix.matrix.reports.content import Chart, Column, Report, Table
 
 PALETTE = ("#2b5797", "#e67e22", "#27ae60", "#8e44ad")
-WARN = ("未达标",)
+WARN = ("未达标", "不合格")
 
 
 def cell_text(value: Any, column: Column) -> str:
@@ -74,11 +74,16 @@ def _table(table: Table) -> dict[str, Any]:
     return {"title": table.title, "columns": table.columns, "rows": rows, "svg": svg}
 
 
+def sheet_tables(report: Report) -> list[dict[str, Any]]:
+    """The report's sheets ready for a template: each table's cells as text, its chart as inline SVG
+    (the HTML report and the web app's dashboard render these)."""
+    return [{"name": s.name, "notes": s.notes, "tables": [_table(t) for t in s.tables]} for s in report.sheets]
+
+
 def render_html(report: Report) -> str:
     env = Environment(loader=PackageLoader("govmatrix.matrix.reports", "templates"), autoescape=select_autoescape())
-    sheets = [{"name": s.name, "notes": s.notes, "tables": [_table(t) for t in s.tables]} for s in report.sheets]
     return env.get_template("report.html").render(report={"title": report.title, "month": report.month,
-                                                          "sheets": sheets})
+                                                          "sheets": sheet_tables(report)})
 
 
 def write_html(report: Report, out: Path) -> None:
