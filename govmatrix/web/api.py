@@ -16,12 +16,14 @@ from pydantic import BaseModel, Field
 
 from govmatrix.errors import ConfigError
 from govmatrix.matrix.feed import MAX_LIMIT, page
+from govmatrix.matrix.inspection import moment_of
+from govmatrix.matrix.inspection_view import dashboard_data
 from govmatrix.matrix.reports import monthly_reports
 from govmatrix.monthly import VIEWS, show
 from govmatrix.storage.feed import MAX_ID, FeedQuery
 from govmatrix.storage.users import User
 from govmatrix.web.common import acting_user, current_user, web
-from govmatrix.web.dashboard import health, month_of
+from govmatrix.web.dashboard import day_of, health, month_of
 from govmatrix.web.review import ACTIONS, MAX_ITEMS, ReviewRefused, review
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -196,3 +198,14 @@ class Me(BaseModel):
 @router.get("/me", response_model=Me)
 def me(user: Annotated[User, Depends(reader)]) -> Me:
     return Me(name=user.name, role=user.role, departments=list(user.departments))
+
+
+@router.get("/inspection")
+def inspection(request: Request, user: Annotated[User, Depends(reader)],
+               day: Annotated[str | None, Query(alias="date", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None) -> dict[str, Any]:
+    """The inspection as of the end of a day (default today, as of now): pass rates, each account's
+    three veto items with reasons and evidence, what to fix first, the silent lists, the register and
+    that day's alarms (what /dashboard/inspection shows)."""
+    w = web(request)
+    chosen = day_of(w, day)
+    return dashboard_data(w.repo, w.settings, moment_of(chosen, w.now(), w.tz))

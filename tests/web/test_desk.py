@@ -259,3 +259,7 @@ def test_the_inspection_page_shows_the_veto_items_the_days_alarms_and_its_files(
     assert monthly.status_code == 200 and "2016年7月" in monthly.text and "Last-Modified" in monthly.headers
     assert client.get("/dashboard/reports/matrix-2016-13.xlsx").status_code == 400
     assert client.get("/dashboard/reports/other-2016-07.xlsx").status_code == 404
+    api = client.get("/api/inspection", params={"date": "2016-07-03"}).json()
+    assert {a["name"] for a in api["accounts"]} == {"菏泽发布", "菏泽食药监", "健康菏泽", "菏泽统计"}
+    assert [a["message"] for a in api["alarms"]] == [alarm["message"]] and api["day"] == "2016-07-03"
+    assert client.get("/api/inspection", params={"date": "2016-07-04"}).status_code == 400
