@@ -129,6 +129,7 @@ posts = Table(
     Index("ix_posts_cluster_run", "cluster_run"),
     # the micro-site's approved items and the desk's pending queue, newest first
     Index("ix_posts_review_published", "review_state", "published_at", "id"),
+    Index("ix_posts_review_alerts", "review_state", "alert_level", "published_at", "id"),  # the desk: alerts first
 )
 
 # An owned WeChat article's figures from datacube (getarticletotal); ``post_id`` is the stored
