@@ -8,9 +8,8 @@ traditional script, an appended 来源 line, other punctuation, the title before
 a twentieth are daily weather bulletins from one template with other figures (never one release);
 the rest are everyday posts of common words. Each post comes with the search form the clean
 pipeline gives it (bench/clean.py measures that). govmatrix: the dedup pipeline's signatures of
-each batch, packed as the store keeps them and unpacked as the clustering step reads them, then its
-matching (``ClusterIndex``: LSH, the window, expiry), as ``matrix/clusters.py``
-runs it minus the database. Baseline: exact dedup of the same posts (SHA-1 of the search form in a
+each batch, packed as the store keeps them, then the matching of the batch (``ClusterIndex``: LSH,
+the window, expiry) as ``matrix/clusters.py`` runs it minus the database. Baseline: exact dedup of the same posts (SHA-1 of the search form in a
 dict, expired by the same window), which groups only identical copies. Each runs in a fresh process;
 peak memory is that process's maximum RSS. The clusters found are counted against the copies made.
 
@@ -37,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from govmatrix.models import ORIGINAL, Post  # noqa: E402
 from govmatrix.pipelines.clean import normalise  # noqa: E402
-from govmatrix.pipelines.dedup import ClusterIndex, DedupPipeline, Signature  # noqa: E402
+from govmatrix.pipelines.dedup import ClusterIndex, DedupPipeline  # noqa: E402
 from govmatrix.sandbox.simkit import traditional  # noqa: E402
 from govmatrix.tz import SHANGHAI  # noqa: E402
 
@@ -123,17 +122,13 @@ def synthetic(total: int, batch: int, days: int) -> Iterator[tuple[list[Post], l
 def run_govmatrix(total: int, batch: int, days: int) -> dict[str, float]:
     pipeline = DedupPipeline()
     index = ClusterIndex(WINDOW, 0.8)
-    elapsed, pairs, grouped = 0.0, 0, {}
+    elapsed, pairs, grouped = 0.0, 0, dict[int, int]()
     for posts, truth in synthetic(total, batch, days):
         began = time.perf_counter()
         pipeline.process_batch(posts)
-        for post in posts:
-            if post.minhash is None:
-                continue
-            pid = int(post.native_id)
-            cluster = index.assign(pid, Signature.unpack(post.minhash), post.published_at)
-            pairs += 1
-            grouped[pid] = cluster
+        rows = [(int(post.native_id), post.minhash, post.published_at) for post in posts if post.minhash is not None]
+        grouped.update(zip([row[0] for row in rows], index.assign(rows), strict=True))
+        pairs += len(rows)
         index.expire(posts[-1].published_at - WINDOW)
         elapsed += time.perf_counter() - began
         _score(grouped, posts, truth)

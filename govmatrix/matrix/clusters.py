@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from govmatrix.pipelines.dedup import ClusterIndex, Signature
+from govmatrix.pipelines.dedup import ClusterIndex
 from govmatrix.storage.clusters import RESET
 from govmatrix.storage.repo import Repo
 
@@ -40,8 +40,7 @@ class Clusterer:
         self.last_run = 0
 
     def _add(self, rows: list[Any]) -> None:
-        for row in rows:
-            self.index.add(row.id, Signature.unpack(row.minhash), row.published_at, row.cluster_id)
+        self.index.add([(row.id, row.minhash, row.published_at, row.cluster_id) for row in rows])
 
     def run(self, repo: Repo, now: datetime) -> int:
         """Assign clusters to every unclustered post; returns how many were assigned."""
@@ -59,8 +58,8 @@ class Clusterer:
                 if self.covered_from is None or needed < self.covered_from:
                     self._add(repo.clusters.assigned(published_from=needed, published_before=self.covered_from))
                     self.covered_from = needed
-                pairs = [(row.id, self.index.assign(row.id, Signature.unpack(row.minhash), row.published_at))
-                         for row in batch]
+                clusters = self.index.assign([(row.id, row.minhash, row.published_at) for row in batch])
+                pairs = [(row.id, cluster) for row, cluster in zip(batch, clusters, strict=True)]
                 self.last_run = repo.clusters.record(now, pairs)
                 total += len(pairs)
                 horizon = batch[-1].published_at - self.window  # later batches are published later

@@ -40,6 +40,7 @@ clustering step (``matrix/clusters.py``) runs under a database lock, one process
 
 from __future__ import annotations
 
+import functools
 import heapq
 import re
 import struct
@@ -133,8 +134,9 @@ def _grams(texts: Sequence[str]) -> tuple[Any, Any, Any]:
     return grams, np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths
 
 
-def _digests(grams: Any, starts: Any, lengths: Any) -> list[bytes]:
-    """The MinHash of the shingles of each text (``lengths`` characters from ``starts``), in one call."""
+def _digests(grams: Any, starts: Any, lengths: Any) -> bytes:
+    """The MinHashes of the shingles of texts (``lengths`` characters from ``starts``), in one call,
+    packed one after the other."""
     import numpy as np
     import rensa
 
@@ -143,41 +145,46 @@ def _digests(grams: Any, starts: Any, lengths: Any) -> list[bytes]:
     index = np.repeat(starts - offsets[:-1], counts) + np.arange(offsets[-1])
     rows = rensa.RMinHash.digest_matrix_from_flat_token_hashes(grams[index], offsets.astype(np.uint64),
                                                                NUM_PERM, SEED).to_rows()
-    return [_DIGEST.pack(*row) for row in rows]
+    return np.array(rows, dtype="<u4").tobytes()
 
 
-def signatures(texts_norm: Sequence[str], titles_norm: Sequence[str]) -> list[Signature | None]:
-    """The signatures of posts' search forms (and titles), None for a text too short to compare."""
+def signatures(texts_norm: Sequence[str], titles_norm: Sequence[str]) -> list[bytes | None]:
+    """The signatures of posts' search forms (and titles), packed (``Signature``), None for a text
+    too short to compare. One MinHash call for the whole batch, heads included."""
     import numpy as np
 
     reduced = [_reduced(text) for text in texts_norm]
     texts = [_NOISE.sub("", r) for r in reduced]
     usable = [i for i, text in enumerate(texts) if len(text) >= MIN_CHARS]
-    out: list[Signature | None] = [None] * len(texts)
+    out: list[bytes | None] = [None] * len(texts)
     if not usable:
         return out
     grams, starts, lengths = _grams([texts[i] for i in usable])
-    fulls = _digests(grams, starts, lengths)
-    heads = list(fulls)  # a text no longer than HEAD is its own head
-    longer = np.flatnonzero(lengths > HEAD)
-    if len(longer):
-        for n, digest in zip(longer.tolist(), _digests(grams, starts[longer], np.full(len(longer), HEAD)),
-                             strict=True):
-            heads[n] = digest
-    for n, i in enumerate(usable):
-        text, whole = texts[i], reduced[i]
+    longer = np.flatnonzero(lengths > HEAD)  # a text no longer than HEAD is its own head
+    digests = _digests(grams, np.concatenate((starts, starts[longer])),
+                       np.concatenate((lengths, np.full(len(longer), HEAD))))
+    heads = np.arange(len(usable))
+    heads[longer] = len(usable) + np.arange(len(longer))
+    width, crc = _DIGEST.size, zlib.crc32
+    for n, i, h in zip(range(len(usable)), usable, heads.tolist(), strict=True):
+        text, whole, title = texts[i], reduced[i], titles_norm[i]
         lead = _LEAD.match(whole)
         after = text[len(_NOISE.sub("", whole[:lead.end()])):] if lead else ""
-        out[i] = Signature(fulls[n], heads[n], len(text) - (SHINGLE - 1),
-                           ",".join(_NUMBERS.findall(whole)[:MAX_NUMBERS]),
-                           dedup_text(titles_norm[i])[:MAX_TITLE] if titles_norm[i] else "",
-                           *_openings(text), *(_openings(after) if len(after) >= MIN_CHARS else (0, 0)))
+        numbers = ",".join(_NUMBERS.findall(whole)[:MAX_NUMBERS]).encode()
+        title_bytes = dedup_text(title)[:MAX_TITLE].encode() if title else b""
+        out[i] = b"".join((
+            _HEADER.pack(len(text) - (SHINGLE - 1), len(numbers), len(title_bytes),
+                         crc(text[:OPENING].encode()) or 1,
+                         (crc(text[:LONG_OPENING].encode()) or 1) if len(text) >= LONG_OPENING else 0,
+                         *(_openings(after) if len(after) >= MIN_CHARS else (0, 0))),
+            digests[n * width:(n + 1) * width], digests[h * width:(h + 1) * width], numbers, title_bytes))
     return out
 
 
 def signature(text_norm: str, title_norm: str = "") -> Signature | None:
-    """The signature of one post's search form (``signatures`` for a batch)."""
-    return signatures([text_norm], [title_norm])[0]
+    """The signature of one post's search form, unpacked (``signatures`` for a batch)."""
+    blob = signatures([text_norm], [title_norm])[0]
+    return None if blob is None else Signature.unpack(blob)
 
 
 def jaccard(a: bytes, b: bytes) -> float:
@@ -229,114 +236,169 @@ def same_release(a: Signature, b: Signature, threshold: float) -> bool:
             and _contained(j, short.size, long.size) >= CONTAINED_WHOLE)
 
 
-_ROWS = NUM_PERM // BANDS
 _LONG, _SHORT, _LONG_BY_OPENING, _AFTER_LEAD = 1 << 60, 2 << 60, 3 << 60, 4 << 60  # opening keys' kinds
-_BAND_SLICES = tuple(slice(b * _DIGEST.size // BANDS, (b + 1) * _DIGEST.size // BANDS) for b in range(BANDS))
+_RECORD = [("size", "<u4"), ("numbers", "<u2"), ("title", "<u2"), ("openings", "<u4", (4,)),
+           ("full", "<u8", (BANDS, NUM_PERM // BANDS // 2)), ("head", f"V{_DIGEST.size}"), ("figure", "u1", (2,))]
+_RECORD_SIZE = _HEADER.size + 2 * _DIGEST.size + 2  # a packed signature's fixed part and two bytes of its numbers
 
 
-def _bands(sig: Signature) -> list[int]:
-    """The LSH keys of the whole text's MinHash, one a band: the band's values and number hashed with
-    the first two characters of the text's first figure. Texts that state other figures first are
-    never one release, so template bulletins (``第12期``, ``第13期``) do not even meet."""
-    full, figure = sig.full, sig.numbers[:2].split(",")[0]
-    return [hash((full[cut], b, figure)) for b, cut in enumerate(_BAND_SLICES)]
+@functools.cache
+def _constants() -> Any:
+    """The odd multipliers of the band hashes: one row a band, and one for the figure."""
+    import numpy as np
+
+    return np.random.default_rng(SEED).integers(1, 1 << 63, size=(BANDS + 1, NUM_PERM // BANDS // 2),
+                                                dtype=np.uint64) | np.uint64(1)
 
 
-def _filed(opening: int, long_opening: int, kinds: int) -> list[int]:
-    """Where a text is filed by its openings: a long one by both, a short one among the short."""
-    if long_opening:
-        return [kinds | _LONG | long_opening, kinds | _LONG_BY_OPENING | opening]
-    return [kinds | _SHORT | opening] if opening else []
+def _keys(blobs: Sequence[bytes]) -> tuple[list[int], list[list[int]], list[list[int]]]:
+    """Of packed signatures, in one pass: their shingle counts, where each is filed and where its
+    matches are filed (a key of 0: nowhere).
 
-
-def _sought(opening: int, long_opening: int, kinds: int) -> list[int]:
-    """Where the texts that open alike are filed: a long text looks for long texts of the same long
-    opening and for short ones (teasers) of its opening, a short one for both of its opening."""
-    if long_opening:
-        return [kinds | _LONG | long_opening, kinds | _SHORT | opening]
-    return [kinds | _SHORT | opening, kinds | _LONG_BY_OPENING | opening] if opening else []
-
-
-def _index_keys(sig: Signature, bands: list[int]) -> list[int]:
-    """Where a signature is filed: the bands of its whole text, its openings, and the openings of
-    the text after its lead among the leads."""
-    return [*bands, *_filed(sig.opening, sig.long_opening, 0),
-            *_filed(sig.lead_opening, sig.lead_long_opening, _AFTER_LEAD)]
-
-
-def _lookup_keys(sig: Signature, bands: list[int]) -> list[int]:
-    """Where its matches are filed: the same bands, texts that open as it does, texts that open as
-    it does after its lead, and texts that open after their lead as it does. (Two texts that both
+    A text is filed by the LSH bands of its MinHash: each band's 16 values hashed (a multiply-add
+    with odd constants, kept below ``_LONG``) with the first two characters of the text's first
+    figure. Texts that state other figures first are never one release, so template bulletins
+    (``第12期``, ``第13期``) do not even meet. And by its openings: a long text by both, a short one
+    among the short; the openings of the text after its lead among the leads. Its matches are filed
+    under the same bands, and where texts that open alike are: a long text looks for long texts of
+    the same long opening and for short ones (teasers) of its opening, a short one for both of its
+    opening; the same after its lead, and among the leads for its own opening. (Two texts that both
     have a lead never meet by it: template bulletins, ``第12期：…``, would all meet.)"""
-    return [*bands, *_sought(sig.opening, sig.long_opening, 0),
-            *_sought(sig.lead_opening, sig.lead_long_opening, 0),
-            *_sought(sig.opening, sig.long_opening, _AFTER_LEAD)]
+    import numpy as np
+
+    if not blobs:
+        return [], [], []
+    padded = _RECORD_SIZE
+    records = np.frombuffer(b"".join([blob[:padded].ljust(padded, b"\0") for blob in blobs]),
+                            dtype=np.dtype(_RECORD))
+    count, figure = records["numbers"], records["figure"].astype(np.uint64)
+    first = np.where(count >= 1, figure[:, 0], 0)
+    second = np.where((count >= 2) & (figure[:, 1] != ord(",")), figure[:, 1], 0)
+    constants = _constants()
+    with np.errstate(over="ignore"):
+        bands = ((records["full"] * constants[:BANDS]).sum(axis=2, dtype=np.uint64)
+                 + ((first | second << np.uint64(8)) * constants[BANDS, 0])[:, None]) >> np.uint64(4)
+    opening, long_opening, lead, lead_long = (records["openings"][:, k].astype(np.uint64) for k in range(4))
+
+    def key(kind: int, value: Any) -> Any:
+        return np.uint64(kind) | value
+
+    def filed(short: Any, long: Any, kinds: int) -> list[Any]:
+        return [np.where(long, key(kinds | _LONG, long), np.where(short, key(kinds | _SHORT, short), 0)),
+                np.where(long, key(kinds | _LONG_BY_OPENING, short), 0)]
+
+    def sought(short: Any, long: Any, kinds: int) -> list[Any]:
+        return [np.where(long, key(kinds | _LONG, long), np.where(short, key(kinds | _SHORT, short), 0)),
+                np.where(long, key(kinds | _SHORT, short), np.where(short, key(kinds | _LONG_BY_OPENING, short), 0))]
+
+    index = np.column_stack([bands, *filed(opening, long_opening, 0), *filed(lead, lead_long, _AFTER_LEAD)])
+    lookup = np.column_stack([bands, *sought(opening, long_opening, 0), *sought(lead, lead_long, 0),
+                              *sought(opening, long_opening, _AFTER_LEAD)])
+    return records["size"].tolist(), index.tolist(), lookup.tolist()
+
+
+def _file(buckets: dict[int, int | list[int]], post_id: int, keys: tuple[int, ...]) -> None:
+    """File a post under its keys. A key most posts are alone under holds the post's id, not a list
+    (fewer objects for the garbage collector to walk)."""
+    for key in keys:
+        bucket = buckets.get(key)
+        if bucket is None:
+            buckets[key] = post_id
+        elif bucket.__class__ is int:
+            buckets[key] = [bucket, post_id]
+        else:
+            bucket.append(post_id)  # type: ignore[union-attr]
 
 
 class ClusterIndex:
-    """The posts of the last ``window`` in memory, by LSH band and opening (pure)."""
+    """The posts of the last ``window`` in memory, by LSH band and opening (pure).
+
+    It takes signatures packed, as the store keeps them, and unpacks only those it compares. An
+    expired post leaves its buckets lazily: the buckets are rebuilt once they hold as many expired
+    entries as live ones."""
 
     def __init__(self, window: timedelta, threshold: float) -> None:
         self.window, self.threshold = window, threshold
-        # post id -> (signature, publication as a POSIX time, cluster, its keys)
-        self.members: dict[int, tuple[Signature, float, int, list[int]]] = {}
-        self.buckets: dict[int, list[int]] = {}
-        self.anchors: dict[int, tuple[int, Signature]] = {}  # cluster -> its longest member (id, signature)
+        # post id -> (packed signature, shingles, publication as a POSIX time, cluster, its keys)
+        self.members: dict[int, tuple[bytes, int, float, int, tuple[int, ...]]] = {}
+        self.buckets: dict[int, int | list[int]] = {}  # key -> the one post filed there, or the posts
+        self.anchors: dict[int, tuple[int, int]] = {}  # cluster -> its longest member (id, shingles)
+        self._unpacked: dict[int, Signature] = {}  # the members compared so far
         self._by_time: list[tuple[float, int]] = []  # a heap, for expiry
+        self._filed = self._live = 0  # entries in the buckets; those of members
 
-    def assign(self, post_id: int, sig: Signature, published_at: datetime) -> int:
-        """Match a new post and file it: its cluster (the most alike member's, or its own id)."""
-        at, bands = published_at.timestamp(), _bands(sig)
-        cluster = self._match(sig, at, bands)
-        cluster = post_id if cluster is None else cluster
-        self._add(post_id, sig, at, cluster, bands)
-        return cluster
+    def assign(self, rows: Sequence[tuple[int, bytes, datetime]]) -> list[int]:
+        """Match new posts (id, packed signature, publication), oldest first, and file each before
+        the next: their clusters (the most alike member's, or the post's own id)."""
+        sizes, filed, sought = _keys([blob for _, blob, _ in rows])
+        clusters = []
+        for (post_id, blob, published_at), size, keys, lookup in zip(rows, sizes, filed, sought, strict=True):
+            at = published_at.timestamp()
+            cluster = self._match(blob, at, lookup)
+            cluster = post_id if cluster is None else cluster
+            self._add(post_id, blob, size, at, cluster, keys)
+            clusters.append(cluster)
+        self._compact()
+        return clusters
 
-    def add(self, post_id: int, sig: Signature, published_at: datetime, cluster: int) -> None:
-        """File a post whose cluster is known (assigned by an earlier run)."""
-        self._add(post_id, sig, published_at.timestamp(), cluster, _bands(sig))
+    def add(self, rows: Sequence[tuple[int, bytes, datetime, int]]) -> None:
+        """File posts whose clusters are known (id, packed signature, publication, cluster)."""
+        sizes, filed, _ = _keys([row[1] for row in rows])
+        for (post_id, blob, published_at, cluster), size, keys in zip(rows, sizes, filed, strict=True):
+            self._add(post_id, blob, size, published_at.timestamp(), cluster, keys)
+        self._compact()
 
-    def match(self, sig: Signature, published_at: datetime) -> int | None:
+    def match(self, blob: bytes, published_at: datetime) -> int | None:
         """The cluster of the most alike member inside the window of ``published_at``, if any."""
-        return self._match(sig, published_at.timestamp(), _bands(sig))
+        _, _, [lookup] = _keys([blob])
+        return self._match(blob, published_at.timestamp(), lookup)
 
-    def _add(self, post_id: int, sig: Signature, at: float, cluster: int, bands: list[int]) -> None:
+    def _add(self, post_id: int, blob: bytes, size: int, at: float, cluster: int, keys: list[int]) -> None:
         if post_id in self.members:
             self._drop(post_id)
-        keys = _index_keys(sig, bands)
-        self.members[post_id] = (sig, at, cluster, keys)
-        buckets = self.buckets
-        for key in keys:
-            bucket = buckets.get(key)
-            if bucket is None:
-                buckets[key] = [post_id]
-            else:
-                bucket.append(post_id)
+        filed = tuple(filter(None, keys))
+        self.members[post_id] = (blob, size, at, cluster, filed)
+        _file(self.buckets, post_id, filed)
+        self._filed += len(filed)
+        self._live += len(filed)
         heapq.heappush(self._by_time, (at, post_id))
         anchor = self.anchors.get(cluster)
-        if anchor is None or sig.size > anchor[1].size:
-            self.anchors[cluster] = (post_id, sig)
+        if anchor is None or size > anchor[1]:
+            self.anchors[cluster] = (post_id, size)
 
-    def _match(self, sig: Signature, at: float, bands: list[int]) -> int | None:
-        buckets = self.buckets
+    def _signature(self, post_id: int) -> Signature:
+        sig = self._unpacked.get(post_id)
+        if sig is None:
+            sig = self._unpacked[post_id] = Signature.unpack(self.members[post_id][0])
+        return sig
+
+    def _match(self, blob: bytes, at: float, lookup: list[int]) -> int | None:
+        get = self.buckets.get
         candidates: set[int] = set()
-        for key in _lookup_keys(sig, bands):
-            bucket = buckets.get(key)
-            if bucket is not None:
-                candidates.update(bucket)
+        for key in lookup:
+            bucket = get(key)
+            if bucket is None:
+                continue
+            if bucket.__class__ is int:
+                candidates.add(bucket)
+            else:
+                candidates.update(bucket)  # type: ignore[arg-type]
         if not candidates:
             return None
-        window, threshold, members, anchors = self.window.total_seconds(), self.threshold, self.members, self.anchors
-        by_cluster: dict[int, list[Signature]] = {}
+        window, members = self.window.total_seconds(), self.members
+        by_cluster: dict[int, list[int]] = {}
         for post_id in candidates:
-            other, other_at, cluster, _ = members[post_id]
-            if abs(other_at - at) <= window:
-                by_cluster.setdefault(cluster, []).append(other)
-        best, best_score = None, -1.0
+            member = members.get(post_id)  # None: expired, its entries not yet swept
+            if member is not None and abs(member[2] - at) <= window:
+                by_cluster.setdefault(member[3], []).append(post_id)
+        if not by_cluster:
+            return None
+        sig, best, best_score = Signature.unpack(blob), None, -1.0
         for cluster, others in by_cluster.items():
-            anchor = anchors.get(cluster)  # the cluster's longest member: joining means matching it
-            for other in [anchor[1]] if anchor is not None else others:
-                if same_release(sig, other, threshold):
+            anchor = self.anchors.get(cluster)  # the cluster's longest member: joining means matching it
+            for other_id in [anchor[0]] if anchor is not None else others:
+                other = self._signature(other_id)
+                if same_release(sig, other, self.threshold):
                     score = jaccard(sig.full, other.full)
                     if score > best_score:
                         best, best_score = cluster, score
@@ -344,18 +406,21 @@ class ClusterIndex:
         return best
 
     def _drop(self, post_id: int) -> None:
-        _, _, cluster, keys = self.members.pop(post_id)
-        buckets = self.buckets
-        for key in keys:
-            bucket = buckets.get(key)
-            if bucket is not None:
-                if len(bucket) == 1:
-                    del buckets[key]
-                else:
-                    bucket.remove(post_id)
+        _, _, _, cluster, keys = self.members.pop(post_id)
+        self._unpacked.pop(post_id, None)
+        self._live -= len(keys)
         anchor = self.anchors.get(cluster)
         if anchor is not None and anchor[0] == post_id:
             del self.anchors[cluster]  # the cluster's later members cannot chain to it any more
+
+    def _compact(self) -> None:
+        """Rebuild the buckets from the members once half their entries are expired ones."""
+        if self._filed <= 2 * self._live + 4096:
+            return
+        buckets: dict[int, int | list[int]] = {}
+        for post_id, member in self.members.items():
+            _file(buckets, post_id, member[4])
+        self.buckets, self._filed = buckets, self._live
 
     def expire(self, before: datetime) -> int:
         """Forget the members published before ``before``; how many went."""
@@ -363,9 +428,10 @@ class ClusterIndex:
         while by_time and by_time[0][0] < cutoff:
             at, post_id = heapq.heappop(by_time)
             member = self.members.get(post_id)
-            if member is not None and member[1] == at:
+            if member is not None and member[2] == at:
                 self._drop(post_id)
                 gone += 1
+        self._compact()
         return gone
 
 
@@ -396,5 +462,5 @@ class DedupPipeline(Pipeline):
             else:
                 texts.append(normalise(post.text))
             titles.append(title)
-        for post, sig in zip(compared, signatures(texts, titles), strict=True):
-            post.minhash = sig.pack() if sig is not None else None
+        for post, blob in zip(compared, signatures(texts, titles), strict=True):
+            post.minhash = blob

@@ -118,12 +118,12 @@ def test_reposts_and_short_posts_get_no_signature() -> None:
 
 def test_the_index_groups_the_copies_and_keeps_the_window() -> None:
     index = ClusterIndex(timedelta(days=7), 0.8)
-    index.add(1, sig(BODY, TITLE), DAY, 1)
+    index.add([(1, sig(BODY, TITLE).pack(), DAY, 1)])
     for n, text in enumerate(VARIANTS.values(), start=2):
-        assert index.match(sig(text), DAY + timedelta(hours=n)) == 1, text
-    assert index.match(sig(VARIANTS["prefixed"]), DAY + timedelta(days=8)) is None  # outside the window
+        assert index.match(sig(text).pack(), DAY + timedelta(hours=n)) == 1, text
+    assert index.match(sig(VARIANTS["prefixed"]).pack(), DAY + timedelta(days=8)) is None  # outside the window
     index.expire(DAY + timedelta(days=1))
-    assert index.match(sig(VARIANTS["prefixed"]), DAY + timedelta(hours=3)) is None
+    assert index.match(sig(VARIANTS["prefixed"]).pack(), DAY + timedelta(hours=3)) is None
 
 
 def test_a_teaser_of_two_articles_cannot_chain_them() -> None:
@@ -131,8 +131,24 @@ def test_a_teaser_of_two_articles_cannot_chain_them() -> None:
     first = opening + "检查重点为学校食堂和农村集体聚餐，对发现的问题当场下达整改通知书，限期整改到位。"
     second = opening + "同时开展了药品流通领域专项整治，查处无证经营药店两家，没收过期药品一批。"
     index = ClusterIndex(timedelta(days=7), 0.8)
-    index.add(1, sig(first), DAY, 1)
-    assert index.match(sig(second), DAY) is None
+    index.add([(1, sig(first).pack(), DAY, 1)])
+    assert index.match(sig(second).pack(), DAY) is None
+
+
+def test_a_batch_groups_its_own_copies_and_expired_posts_leave_the_buckets() -> None:
+    releases = _releases(3000)
+    index = ClusterIndex(timedelta(days=1), 0.8)
+    rows = [(n, sig(text).pack(), DAY + timedelta(minutes=n)) for n, text in enumerate(releases)]
+    copies = [(10_000 + n, sig("【菏泽发布】" + releases[n]).pack(), DAY + timedelta(minutes=n, seconds=30))
+              for n in (2000, 2999)]
+    clusters = index.assign(rows[:1500])
+    assert clusters == list(range(1500))  # every notice states other figures: none is another's copy
+    assert index.assign([*rows[1500:], *copies]) == [*range(1500, 3000), 2000, 2999]  # a copy filed after its release
+    index.expire(DAY + timedelta(minutes=2500))
+    filed = sum(1 if isinstance(bucket, int) else len(bucket) for bucket in index.buckets.values())
+    assert len(index.members) == 501 and filed < 10 * len(index.members)  # the expired entries were swept
+    assert index.match(sig("#菏泽# " + releases[2999]).pack(), DAY + timedelta(minutes=2999)) == 2999
+    assert index.match(sig("#菏泽# " + releases[1000]).pack(), DAY + timedelta(minutes=1000)) is None
 
 
 # -- the clustering step on a store ---------------------------------------------------------------
