@@ -1,15 +1,14 @@
-"""The inspection's edges: `govmatrix report inspection|register --date D`, the scheduler's daily
-alarm job, and the day's alarms as `govmatrix status` prints them."""
+"""The inspection's edges: `govmatrix report inspection|register --date D` and the day's alarms as
+`govmatrix status` prints them (the scheduler's daily job raises them: ``matrix.inspection.raise_day_alarms``)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 from govmatrix.config import Settings
 from govmatrix.errors import ConfigError
-from govmatrix.matrix.inspection import inspection_report, moment_of, raise_day_alarms
+from govmatrix.matrix.inspection import inspection_report, moment_of
 from govmatrix.matrix.register import register_report
 from govmatrix.matrix.reports import write_report
 from govmatrix.matrix.reports.inspection import INSPECTION_KINDS, build_inspection, build_register
@@ -38,11 +37,6 @@ def write(repo: Repo, settings: Settings, kind: str, day: date, fmt: str, out: P
     register = register_report(repo, settings, at, report)
     built = build_inspection(report, register) if kind == "inspection" else build_register(register, settings.tz)
     return write_report(built, fmt, out or Path(settings.reports.dir) / f"{kind}-{day.isoformat()}.{fmt}")
-
-
-def alarms_job(repo: Repo, settings: Settings, now: datetime) -> list[dict[str, Any]]:
-    """Raise today's alarms (the scheduler's daily job); returns the new ones."""
-    return raise_day_alarms(repo, settings, now)
 
 
 def alarm_lines(repo: Repo, settings: Settings, now: datetime) -> list[str]:

@@ -171,10 +171,10 @@ class MatrixScheduler:
     async def inspection_alarms(self) -> int:
         """Raise the day's inspection alarms (stored for the desk and `govmatrix status`); a failure is
         logged, never raised. Returns how many were new."""
-        from govmatrix import readiness
+        from govmatrix.matrix.inspection import raise_day_alarms
 
         try:
-            raised = await asyncio.to_thread(readiness.alarms_job, self.repo, self.settings, self.clock.now())
+            raised = await asyncio.to_thread(raise_day_alarms, self.repo, self.settings, self.clock.now())
         except MatrixError as exc:
             log.error("inspection alarms: %s", exc)
             return 0

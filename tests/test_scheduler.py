@@ -12,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from govmatrix.clock import Clock
 from govmatrix.config import load_settings
+from govmatrix.models import ORIGINAL, Post
 from govmatrix.scheduler import MatrixScheduler, SchedulerLocked, release_dead_leases, sqlite_lock
 from govmatrix.storage.db import make_engine
 from govmatrix.storage.repo import AccountSpec, Repo, UpsertCounts
@@ -134,3 +135,18 @@ def test_leases_of_dead_local_schedulers_are_released(repo: Repo, tmp_path: Path
     assert repo.accounts.lease_owners() == {"elsewhere:1"}  # another host's leases wait for expiry
     scheduler = MatrixScheduler(settings, repo, Clock(fixed=NOW))
     assert len(asyncio.run(scheduler.claim())) == 7
+
+
+def test_the_daily_alarm_job_raises_each_alarm_once(repo: Repo, tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, BASE), env={})
+    [account] = repo.accounts.find(native_id="0")
+    last = Post(platform="weibo", native_id="1", published_at=NOW - timedelta(days=20), kind=ORIGINAL,
+                text="菏泽市召开夏季安全生产工作会议", raw={})
+    repo.posts.upsert(account.id or 0, [last], NOW - timedelta(days=20))
+    repo.runs.record_success(account.id or 0, started=NOW, finished=NOW, counts=UpsertCounts(), requests=1,
+                             next_check_at=NOW + timedelta(hours=1), cursor=None)  # crawled: the silence is real
+    scheduler = MatrixScheduler(settings, repo, Clock(fixed=NOW))
+    assert asyncio.run(scheduler.inspection_alarms()) >= 1
+    [alarm] = [a for a in repo.inspection.alarms(day=NOW.date()) if a["account_id"] == account.id]
+    assert alarm["kind"] == "update_lapsed"
+    assert asyncio.run(scheduler.inspection_alarms()) == 0  # raised once
