@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import nh3
 from fastapi import Depends, HTTPException, Request
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -92,7 +92,9 @@ def _local(value: Any, tz: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def environment(tz: tzinfo) -> Environment:
-    env = Environment(loader=PackageLoader("govmatrix.web", "templates"), autoescape=select_autoescape(
+    loader = ChoiceLoader([PackageLoader("govmatrix.web", "templates"),
+                           PackageLoader("govmatrix.matrix.reports", "templates")])  # a report's sheets.html
+    env = Environment(loader=loader, autoescape=select_autoescape(
         ["html", "xml"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["local"] = lambda value, fmt="%Y-%m-%d %H:%M": _local(value, tz, fmt)
     env.filters["safe_html"] = safe_html
