@@ -9,8 +9,9 @@ a twentieth are daily weather bulletins from one template with other figures (ne
 the rest are everyday posts of common words. Each post comes with the search form the clean
 pipeline gives it (bench/clean.py measures that). govmatrix: the dedup pipeline's signatures of
 each batch, packed as the store keeps them, then the matching of the batch (``ClusterIndex``: LSH,
-the window, expiry) as ``matrix/clusters.py`` runs it minus the database. Baseline: exact dedup of the same posts (SHA-1 of the search form in a
-dict, expired by the same window), which groups only identical copies. Each runs in a fresh process;
+the window, expiry) as ``matrix/clusters.py`` runs it minus the database. Baseline: exact dedup of
+the same posts (SHA-1 of the search form in a dict, expired by the same window), which groups only
+identical copies. Each runs in a fresh process;
 peak memory is that process's maximum RSS. The clusters found are counted against the copies made.
 
     python bench/dedup.py [--posts 1000000] [--batch 1000] [--days 365]

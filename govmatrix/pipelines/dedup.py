@@ -165,19 +165,15 @@ def signatures(texts_norm: Sequence[str], titles_norm: Sequence[str]) -> list[by
                        np.concatenate((lengths, np.full(len(longer), HEAD))))
     heads = np.arange(len(usable))
     heads[longer] = len(usable) + np.arange(len(longer))
-    width, crc = _DIGEST.size, zlib.crc32
+    width = _DIGEST.size
     for n, i, h in zip(range(len(usable)), usable, heads.tolist(), strict=True):
         text, whole, title = texts[i], reduced[i], titles_norm[i]
         lead = _LEAD.match(whole)
         after = text[len(_NOISE.sub("", whole[:lead.end()])):] if lead else ""
-        numbers = ",".join(_NUMBERS.findall(whole)[:MAX_NUMBERS]).encode()
-        title_bytes = dedup_text(title)[:MAX_TITLE].encode() if title else b""
-        out[i] = b"".join((
-            _HEADER.pack(len(text) - (SHINGLE - 1), len(numbers), len(title_bytes),
-                         crc(text[:OPENING].encode()) or 1,
-                         (crc(text[:LONG_OPENING].encode()) or 1) if len(text) >= LONG_OPENING else 0,
-                         *(_openings(after) if len(after) >= MIN_CHARS else (0, 0))),
-            digests[n * width:(n + 1) * width], digests[h * width:(h + 1) * width], numbers, title_bytes))
+        out[i] = Signature(digests[n * width:(n + 1) * width], digests[h * width:(h + 1) * width],
+                           len(text) - (SHINGLE - 1), ",".join(_NUMBERS.findall(whole)[:MAX_NUMBERS]),
+                           dedup_text(title)[:MAX_TITLE] if title else "",
+                           *_openings(text), *(_openings(after) if len(after) >= MIN_CHARS else (0, 0))).pack()
     return out
 
 
@@ -283,12 +279,14 @@ def _keys(blobs: Sequence[bytes]) -> tuple[list[int], list[list[int]], list[list
     def key(kind: int, value: Any) -> Any:
         return np.uint64(kind) | value
 
+    def own(short: Any, long: Any, kinds: int) -> Any:  # a long text by its long opening, a short one among the short
+        return np.where(long, key(kinds | _LONG, long), np.where(short, key(kinds | _SHORT, short), 0))
+
     def filed(short: Any, long: Any, kinds: int) -> list[Any]:
-        return [np.where(long, key(kinds | _LONG, long), np.where(short, key(kinds | _SHORT, short), 0)),
-                np.where(long, key(kinds | _LONG_BY_OPENING, short), 0)]
+        return [own(short, long, kinds), np.where(long, key(kinds | _LONG_BY_OPENING, short), 0)]
 
     def sought(short: Any, long: Any, kinds: int) -> list[Any]:
-        return [np.where(long, key(kinds | _LONG, long), np.where(short, key(kinds | _SHORT, short), 0)),
+        return [own(short, long, kinds),
                 np.where(long, key(kinds | _SHORT, short), np.where(short, key(kinds | _LONG_BY_OPENING, short), 0))]
 
     index = np.column_stack([bands, *filed(opening, long_opening, 0), *filed(lead, lead_long, _AFTER_LEAD)])
@@ -338,7 +336,6 @@ class ClusterIndex:
             cluster = post_id if cluster is None else cluster
             self._add(post_id, blob, size, at, cluster, keys)
             clusters.append(cluster)
-        self._compact()
         return clusters
 
     def add(self, rows: Sequence[tuple[int, bytes, datetime, int]]) -> None:
